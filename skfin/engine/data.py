@@ -1,0 +1,160 @@
+"""Windows sliced on the fly, time-ordered validation, and batch loaders.
+
+A :class:`WindowDataset` keeps one contiguous ``[n_rows, n_features]`` tensor and the list of
+window end rows; a batch gathers its windows with one index operation. Memory therefore
+grows with the series, never with ``series x window``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+__all__ = ["WindowDataset", "TimeOrderedSplit", "batch_loader"]
+
+
+class WindowDataset(Dataset):
+    """Samples are windows ending at given rows of one contiguous feature tensor.
+
+    Parameters
+    ----------
+    features : Tensor
+        ``[n_rows, n_features]`` rows in time order, or ``[n_samples, window, n_features]``
+        pre-built windows (then ``ends`` indexes samples and ``window`` is ignored).
+    ends : Tensor of int64
+        ``[n_samples]`` row of the last step of each sample's window, ascending.
+    window : int
+        Steps per window. Rows before the first one are left-padded with the first row.
+    targets : Tensor, default=None
+        ``[n_rows, horizon, n_targets]`` read at ``ends`` when ``target_offsets`` is None,
+        or a series ``[n_rows, n_targets]`` read at ``ends + target_offsets``.
+    target_offsets : Tensor of int64, default=None
+        ``[horizon]`` offsets (e.g. ``1..H`` for direct multi-step forecasting).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfin.datasets import load_sp500
+    >>> close = torch.tensor(load_sp500()["Close"].to_numpy()[:, None], dtype=torch.float32)
+    >>> ds = WindowDataset(close, torch.arange(59, 5026), window=60, targets=close,
+    ...                    target_offsets=torch.arange(1, 6))
+    >>> x, y = ds[[0, 1, 2]]
+    >>> tuple(x.shape), tuple(y.shape)
+    ((3, 60, 1), (3, 5, 1))
+    >>> bool(y[0, 0, 0] == close[60, 0])
+    True
+    """
+
+    def __init__(self, features: Tensor, ends: Tensor, window: int,
+                 targets: Tensor | None = None, target_offsets: Tensor | None = None):
+        self.features = features
+        self.ends = ends
+        self.window = window
+        self.targets = targets
+        self.target_offsets = target_offsets
+        device = features.device
+        self._back = torch.arange(window - 1, -1, -1, device=device)        # [W]: W-1 .. 0
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def __getitem__(self, idx):
+        if not isinstance(idx, (Tensor, slice)):
+            idx = torch.as_tensor(idx, dtype=torch.long)
+        ends = self.ends[idx].to(self.features.device)                       # [B]
+        if self.features.ndim == 3:
+            x = self.features[ends]                                          # [B, W, F]
+        else:
+            rows = (ends.unsqueeze(1) - self._back).clamp_min(0)             # [B, W]
+            x = self.features[rows]                                          # [B, W, F]
+        if self.targets is None:
+            return x, None
+        if self.target_offsets is None:
+            return x, self.targets[ends]                                     # [B, H, T]
+        return x, self.targets[ends.unsqueeze(1) + self.target_offsets]      # [B, H, T]
+
+    def subset(self, positions: np.ndarray | Tensor) -> WindowDataset:
+        """Dataset of the samples at ``positions`` (sharing the same storage)."""
+        positions = torch.as_tensor(positions, dtype=torch.long)
+        return WindowDataset(self.features, self.ends[positions], self.window,
+                             self.targets, self.target_offsets)
+
+
+class TimeOrderedSplit:
+    """skorch ``train_split`` that validates on the most recent samples, after a gap.
+
+    Samples are taken in time order; the last ``valid_fraction`` of them are the validation
+    tail, and the ``gap`` samples before it are dropped so that no training target overlaps a
+    validation input (use ``gap = window + horizon - 1``). If that would leave fewer training
+    than validation samples, validation is skipped with a warning.
+
+    Parameters
+    ----------
+    valid_fraction : float
+        Share of samples in the validation tail; 0 disables validation.
+    gap : int
+        Samples dropped between training and validation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfin.datasets import load_sp500
+    >>> close = torch.tensor(load_sp500()["Close"].to_numpy()[:, None], dtype=torch.float32)
+    >>> ds = WindowDataset(close, torch.arange(59, 5030), 60, close, torch.arange(1, 2))
+    >>> train, valid = TimeOrderedSplit(0.2, gap=60)(ds)
+    >>> int(valid.ends[0] - train.ends[-1])   # gap + 1 rows apart
+    61
+    """
+
+    def __init__(self, valid_fraction: float, gap: int):
+        self.valid_fraction = valid_fraction
+        self.gap = gap
+
+    def positions(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Train and validation positions among ``n`` time-ordered samples."""
+        n_valid = int(round(n * self.valid_fraction))
+        n_train = n - n_valid - self.gap
+        if n_valid == 0:
+            return np.arange(n), None
+        if n_train < n_valid:
+            warnings.warn(
+                f"Only {n} samples: a validation tail of {n_valid} after a gap of {self.gap} "
+                f"would leave {max(n_train, 0)} for training, so early stopping is off and "
+                "all samples are used for training. Pass more data, a shorter window, or "
+                "valid_fraction=0 to silence this.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return np.arange(n), None
+        return np.arange(n_train), np.arange(n - n_valid, n)
+
+    def __call__(self, dataset: WindowDataset, y=None, **fit_params):
+        train, valid = self.positions(len(dataset))
+        if valid is None:
+            return dataset, None
+        return dataset.subset(train), dataset.subset(valid)
+
+
+def batch_loader(dataset: WindowDataset, batch_size: int, *, shuffle: bool = False,
+                 generator: torch.Generator | None = None) -> DataLoader:
+    """A DataLoader that hands the dataset whole index batches (one gather per batch).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfin.datasets import load_vix
+    >>> vix = torch.tensor(load_vix().ffill().to_numpy()[:, None], dtype=torch.float32)
+    >>> ds = WindowDataset(vix, torch.arange(20, 1300), 21, vix, torch.arange(1, 2))
+    >>> [tuple(x.shape) for x, _ in batch_loader(ds, 512)]
+    [(512, 21, 1), (512, 21, 1), (256, 21, 1)]
+    """
+    # A DataLoader draws a base seed from its generator (the global RNG if none is given)
+    # every time it is iterated: give it its own, so predicting never moves the global RNG.
+    generator = torch.Generator() if generator is None else generator
+    inner = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+    return DataLoader(dataset, batch_size=None, generator=generator,
+                      sampler=BatchSampler(inner, batch_size=batch_size, drop_last=False))
