@@ -1,0 +1,321 @@
+"""The sktime face: one thin forecaster class per architecture.
+
+Forecasters are direct multi-horizon: one net predicts steps ``1..max(fh)`` at once from the
+last ``window`` observations of ``y`` (and of the exogenous ``X``, if given). ``y`` and ``X``
+are standardised with statistics of the data seen in ``fit`` (and only that), and forecasts
+are mapped back. ``update`` fine-tunes the current weights for ``update_epochs`` epochs, so a
+walk-forward ``evaluate(..., strategy="update")`` costs a fraction of refitting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from sktime.forecasting.base import BaseForecaster
+
+from skfin import nets
+from skfin.engine.data import WindowDataset
+from skfin.engine.device import resolve_device
+from skfin.engine.estimator import NeuralEstimatorMixin, as_numeric, check_finite, fill_doc
+
+__all__ = ["NeuralForecaster", "MLPForecaster", "LSTMForecaster", "GRUForecaster"]
+
+def _check_input(data, what: str) -> None:
+    """Name the first NaN, unsorted or duplicated time stamp before sktime converts ``data``."""
+    if not isinstance(data, (pd.Series, pd.DataFrame)):
+        return
+    index = data.index
+    if index.has_duplicates:
+        first = index[index.duplicated()][0]
+        raise ValueError(
+            f"{what} has duplicated time stamps (first: {first}). Keep one row per time "
+            f"stamp, e.g. {what}[~{what}.index.duplicated()]."
+        )
+    if not index.is_monotonic_increasing:
+        pos = int(np.argmax(np.asarray(index[1:] < index[:-1]))) + 1
+        raise ValueError(
+            f"{what}'s time index is not sorted: {index[pos]} at position {pos} comes after "
+            f"{index[pos - 1]}. Sort it with {what}.sort_index()."
+        )
+    frame = data.to_frame() if isinstance(data, pd.Series) else data
+    numeric = frame.select_dtypes("number")
+    check_finite(numeric.to_numpy(np.float64), what, list(numeric.columns), index)
+
+
+class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
+    """Base of the sktime face. Subclasses set ``_net`` and list their parameters."""
+
+    _tags = {
+        "authors": ["skfin developers"],
+        "maintainers": ["skfin developers"],
+        "python_dependencies": ["torch", "skorch"],
+        "y_inner_mtype": "pd.DataFrame",
+        "X_inner_mtype": "pd.DataFrame",
+        "capability:multivariate": True,
+        "capability:exogenous": True,
+        "capability:insample": False,
+        "capability:pred_int": True,
+        "capability:pred_int:insample": False,
+        "capability:missing_values": False,
+        "capability:categorical_in_X": False,
+        "capability:update": True,
+        "capability:random_state": True,
+        "requires-fh-in-fit": True,
+        "X-y-must-have-same-index": True,
+    }
+
+    def _init(self, params: dict) -> None:
+        """Store the constructor's arguments unchanged, then run sktime's set-up."""
+        for name, value in params.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+        BaseForecaster.__init__(self)
+
+    def fit(self, y, X=None, fh=None):
+        _check_input(y, "y")
+        _check_input(X, "X")
+        return super().fit(y, X=X, fh=fh)
+
+    def update(self, y, X=None, update_params=True):
+        _check_input(y, "y")
+        _check_input(X, "X")
+        return super().update(y, X=X, update_params=update_params)
+
+    # -- data ------------------------------------------------------------------------
+    def _frame(self, y: pd.DataFrame, X: pd.DataFrame | None) -> np.ndarray:
+        """Check and standardise ``[y | X]`` into one float32 array ``[n_rows, n_features]``."""
+        parts = [as_numeric(y, "y")]
+        if X is not None:
+            parts.append(as_numeric(X, "X"))
+        values = np.concatenate([p.to_numpy(np.float64) for p in parts], axis=1)
+        names = [*y.columns, *([] if X is None else X.columns)]
+        check_finite(values, "y" if X is None else "y or X", names, y.index)
+        return ((values - self.loc_) / self.scale_).astype(np.float32)
+
+    def _training_set(self) -> WindowDataset:
+        y, X = self._seen
+        values = self._frame(y, X)
+        device = self.net_.device if hasattr(self, "net_") else resolve_device(self.device)
+        min_rows = self.window + self.horizon_
+        if len(values) < min_rows:
+            raise ValueError(
+                f"{type(self).__name__} needs at least window + max(fh) = {self.window} + "
+                f"{self.horizon_} = {min_rows} observations to build one training sample; "
+                f"got {len(values)}. Pass a longer series, or lower window or fh."
+            )
+        series = torch.as_tensor(values, device=device)
+        return WindowDataset(
+            series, torch.arange(self.window - 1, len(values) - self.horizon_, device=device),
+            self.window, targets=series[:, :self.n_targets_],
+            target_offsets=torch.arange(1, self.horizon_ + 1, device=device))
+
+    def _steps(self, fh) -> np.ndarray:
+        steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
+        if (steps < 1).any():
+            raise ValueError(
+                f"{type(self).__name__} forecasts out of sample only; fh has in-sample "
+                f"steps {steps[steps < 1].tolist()}. Use fh >= 1."
+            )
+        if steps.max() > self.horizon_:
+            raise ValueError(
+                f"max(fh)={steps.max()} exceeds horizon={self.horizon_} of the fitted "
+                f"{type(self).__name__}. Use a smaller fh or refit with a longer fh."
+            )
+        return steps
+
+    # -- sktime hooks ----------------------------------------------------------------
+    def _fit(self, y, X=None, fh=None):
+        self._check_hyperparams()
+        if isinstance(y.index, pd.DatetimeIndex) and self.cutoff.freq is None:
+            raise ValueError(
+                "y has a DatetimeIndex without a frequency (trading days are irregular), so "
+                "forecasts cannot be placed in time. Count in trading days with "
+                "y.reset_index(drop=True), or give the index a frequency (e.g. "
+                "y.asfreq('B').ffill())."
+            )
+        self.horizon_ = int(np.max(fh.to_relative(self.cutoff)))
+        self._steps(fh)
+        self.n_targets_ = y.shape[1]
+        self.n_exog_ = 0 if X is None else X.shape[1]
+        self._seen = (y, X)
+        both = y if X is None else pd.concat([y, X], axis=1)
+        values = as_numeric(both, "y" if X is None else "y or X").to_numpy(np.float64)
+        check_finite(values, "y" if X is None else "y or X", list(both.columns), y.index)
+        if self.scale:
+            std = values.std(axis=0)
+            self.loc_, self.scale_ = values.mean(axis=0), np.where(std > 0, std, 1.0)
+        else:
+            self.loc_, self.scale_ = np.zeros(values.shape[1]), np.ones(values.shape[1])
+        self._train(self._training_set(), n_features=values.shape[1], window=self.window,
+                    horizon=self.horizon_, n_targets=self.n_targets_)
+        return self
+
+    def _update(self, y, X=None, update_params=True):
+        old_y, old_X = self._seen
+        if old_X is not None and X is None:
+            raise ValueError(
+                f"{type(self).__name__} was fitted with exogenous X; pass the X that goes "
+                "with the new y to update as well."
+            )
+        self._seen = (y.combine_first(old_y), None if old_X is None else X.combine_first(old_X))
+        if update_params and self.update_epochs > 0:
+            self._finetune(self._training_set(), self.update_epochs)
+        return self
+
+    def _last_window(self) -> WindowDataset:
+        y, X = self._seen
+        values = self._frame(y.iloc[-self.window:], None if X is None else X.iloc[-self.window:])
+        if len(values) < self.window:
+            raise ValueError(
+                f"{type(self).__name__} needs the last window={self.window} observations to "
+                f"forecast; only {len(values)} are known."
+            )
+        features = torch.as_tensor(values, device=self.net_.device)
+        return WindowDataset(features, torch.tensor([self.window - 1], device=features.device),
+                             self.window)
+
+    def _unscale(self, values: np.ndarray) -> np.ndarray:
+        """Map standardised target values ``[..., T, ...]`` (T on axis 1) back to levels."""
+        shape = (1, self.n_targets_) + (1,) * (values.ndim - 2)
+        return (values * self.scale_[:self.n_targets_].reshape(shape)
+                + self.loc_[:self.n_targets_].reshape(shape))
+
+    def _predict(self, fh, X=None):
+        steps = self._steps(fh)
+        point = self._point(self._forward(self._last_window()))[0]            # [H, T]
+        values = self._unscale(point[steps - 1])                              # [len(fh), T]
+        index = fh.to_absolute_index(self.cutoff)
+        return pd.DataFrame(values, index=index, columns=self._seen[0].columns)
+
+    def _predict_quantiles(self, fh, X=None, alpha=None):
+        steps = self._steps(fh)
+        levels = [float(a) for a in alpha]
+        q = self._quantiles(self._forward(self._last_window()), levels)[0]    # [H, T, L]
+        q = self._unscale(q[steps - 1])                                       # [len(fh), T, L]
+        columns = pd.MultiIndex.from_product([list(self._seen[0].columns), alpha])
+        return pd.DataFrame(q.reshape(len(steps), -1), index=fh.to_absolute_index(self.cutoff),
+                            columns=columns)
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Two tiny configurations that keep sktime's conformance suite to seconds."""
+        return [
+            {"window": 5, "hidden_size": 8, "num_layers": 1, "max_epochs": 2, "batch_size": 16,
+             "random_state": 0},
+            {"window": 3, "hidden_size": 4, "max_epochs": 1, "output": "quantile",
+             "valid_fraction": 0.0, "update_epochs": 1, "random_state": 1},
+        ]
+
+
+@fill_doc
+class MLPForecaster(NeuralForecaster):
+    """Feed-forward net on the flattened window, as an sktime forecaster.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.1
+    {common_params}
+    {forecaster_params}
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_airline
+    >>> from skfin.forecasting import MLPForecaster
+    >>> y = load_airline()
+    >>> f = MLPForecaster(window=24, max_epochs=20, random_state=0).fit(y, fh=[1, 2, 3])
+    >>> f.predict().shape
+    (3,)
+    """
+
+    _net = nets.MLP
+
+    def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
+                 output="point", quantiles=None, loss=None, max_epochs=100, batch_size=64,
+                 lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
+                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 random_state=None, verbose=0, update_epochs=2, scale=True):
+        self._init(locals())
+
+
+@fill_doc
+class LSTMForecaster(NeuralForecaster):
+    """LSTM over the past window, as an sktime forecaster.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.1
+    bidirectional : bool, default=False
+    attention : bool, default=False
+        Additive attention pooling over the window instead of the last step.
+    {common_params}
+    {forecaster_params}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import LSTMForecaster
+    >>> close = load_sp500()["Close"].reset_index(drop=True)   # count in trading days
+    >>> r = 100 * np.log(close).diff().dropna().iloc[-1500:]
+    >>> f = LSTMForecaster(window=20, hidden_size=16, max_epochs=2, output="quantile",
+    ...                    random_state=0).fit(r, fh=[1, 2, 3, 4, 5])
+    >>> f.predict_interval(coverage=0.9).shape
+    (5, 2)
+    """
+
+    _net = nets.LSTM
+
+    def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
+                 bidirectional=False, attention=False, output="point", quantiles=None,
+                 loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
+                 grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
+                 mixed_precision=False, device="auto", random_state=None, verbose=0,
+                 update_epochs=2, scale=True):
+        self._init(locals())
+
+
+@fill_doc
+class GRUForecaster(NeuralForecaster):
+    """GRU over the past window, as an sktime forecaster.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.1
+    bidirectional : bool, default=False
+    attention : bool, default=False
+        Additive attention pooling over the window instead of the last step.
+    {common_params}
+    {forecaster_params}
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_vix
+    >>> from skfin.forecasting import GRUForecaster
+    >>> vix = load_vix().ffill().reset_index(drop=True)
+    >>> f = GRUForecaster(window=20, max_epochs=2, random_state=0).fit(vix, fh=[1, 5, 10])
+    >>> f.predict().index.tolist()
+    [1305, 1309, 1314]
+    """
+
+    _net = nets.GRU
+
+    def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
+                 bidirectional=False, attention=False, output="point", quantiles=None,
+                 loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
+                 grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
+                 mixed_precision=False, device="auto", random_state=None, verbose=0,
+                 update_epochs=2, scale=True):
+        self._init(locals())
