@@ -250,12 +250,7 @@ class LSTMForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.1
-    bidirectional : bool, default=False
-    attention : bool, default=False
-        Additive attention pooling over the window instead of the last step.
+    {recurrent_params}
     {common_params}
     {forecaster_params}
 
@@ -291,12 +286,7 @@ class GRUForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.1
-    bidirectional : bool, default=False
-    attention : bool, default=False
-        Additive attention pooling over the window instead of the last step.
+    {recurrent_params}
     {common_params}
     {forecaster_params}
 

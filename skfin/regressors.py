@@ -233,13 +233,7 @@ class MLPRegressor(NeuralRegressor):
 
     Attributes
     ----------
-    net_ : skfin.engine.SkfinNet
-        The fitted skorch engine; ``net_.history`` holds the losses per epoch.
-    n_features_in_ : int
-    n_outputs_ : int
-        Horizon steps (columns of ``y``).
-    residuals_ : ndarray or None
-        Validation-tail residuals behind point-model intervals.
+    {regressor_attributes}
 
     Notes
     -----
@@ -286,23 +280,12 @@ class LSTMRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.1
-    bidirectional : bool, default=False
-    attention : bool, default=False
-        Additive attention pooling over the window instead of the last step.
+    {recurrent_params}
     {common_params}
 
     Attributes
     ----------
-    net_ : skfin.engine.SkfinNet
-        The fitted skorch engine; ``net_.history`` holds the losses per epoch.
-    n_features_in_ : int
-    n_outputs_ : int
-        Horizon steps (columns of ``y``).
-    residuals_ : ndarray or None
-        Validation-tail residuals behind point-model intervals.
+    {regressor_attributes}
 
     Examples
     --------
@@ -339,23 +322,12 @@ class GRURegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.1
-    bidirectional : bool, default=False
-    attention : bool, default=False
-        Additive attention pooling over the window instead of the last step.
+    {recurrent_params}
     {common_params}
 
     Attributes
     ----------
-    net_ : skfin.engine.SkfinNet
-        The fitted skorch engine; ``net_.history`` holds the losses per epoch.
-    n_features_in_ : int
-    n_outputs_ : int
-        Horizon steps (columns of ``y``).
-    residuals_ : ndarray or None
-        Validation-tail residuals behind point-model intervals.
+    {regressor_attributes}
 
     Examples
     --------

@@ -110,10 +110,37 @@ FORECASTER_PARAMS_DOC = """\
         seen in ``fit`` (the statistics are kept, not re-estimated, on ``update``)."""
 
 
+RECURRENT_PARAMS_DOC = """\
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.1
+        Between stacked layers and before the head.
+    bidirectional : bool, default=False
+        Read the window both ways (it holds only the past, so nothing leaks).
+    attention : bool, default=False
+        Additive attention pooling over the window instead of the last step."""
+
+REGRESSOR_ATTRIBUTES_DOC = """\
+    net_ : skfin.engine.SkfinNet
+        The fitted skorch engine; ``net_.history`` holds the losses per epoch.
+    n_features_in_ : int
+    n_outputs_ : int
+        Horizon steps (columns of ``y``).
+    residuals_ : ndarray or None
+        Validation-tail residuals behind point-model intervals."""
+
+_DOC_FRAGMENTS = {
+    "common_params": COMMON_PARAMS_DOC,
+    "forecaster_params": FORECASTER_PARAMS_DOC,
+    "recurrent_params": RECURRENT_PARAMS_DOC,
+    "regressor_attributes": REGRESSOR_ATTRIBUTES_DOC,
+}
+
+
 def fill_doc(cls):
-    """Fill the shared parameter sections into a class docstring's placeholders."""
-    cls.__doc__ = (cls.__doc__.replace("    {common_params}", COMMON_PARAMS_DOC)
-                   .replace("    {forecaster_params}", FORECASTER_PARAMS_DOC))
+    """Fill the shared docstring sections into a class docstring's ``{placeholders}``."""
+    for name, text in _DOC_FRAGMENTS.items():
+        cls.__doc__ = cls.__doc__.replace("    {" + name + "}", text)
     return cls
 
 

@@ -1,0 +1,62 @@
+"""Engine options reached through the faces: LR schedules, mixed precision, parameters."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skfin.forecasting import GRUForecaster, LSTMForecaster
+from skfin.regressors import LSTMRegressor, MLPRegressor
+from skfin.registry import ARCHITECTURES
+
+FAST = dict(window=10, hidden_size=8, random_state=0)
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "onecycle", "plateau"])
+def test_lr_schedules_change_the_learning_rate(sp500_xy, schedule):
+    X, y = sp500_xy
+    model = MLPRegressor(**FAST, max_epochs=8, patience=None, lr_schedule=schedule, lr=1e-2)
+    model.fit(X.iloc[-800:], y.iloc[-800:])
+    final_lr = model.net_.optimizer_.param_groups[0]["lr"]
+    if schedule == "plateau":
+        assert final_lr <= 1e-2
+    else:
+        assert final_lr < 1e-2 * 0.5
+
+
+def test_mixed_precision_off_cuda_warns_and_trains_in_float32(sp500_xy):
+    X, y = sp500_xy
+    if any(a.startswith("cuda") for a in __import__("skfin").engine.available_devices()):
+        pytest.skip("this check is for machines without CUDA")
+    with pytest.warns(UserWarning, match="mixed_precision=True needs CUDA"):
+        model = MLPRegressor(**FAST, max_epochs=1, mixed_precision=True, device="cpu")
+        model.fit(X.iloc[-300:], y.iloc[-300:])
+    assert model.predict(X.iloc[-5:]).dtype == np.float64
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES, ids=lambda a: a.name)
+def test_same_hyperparameter_names_on_both_faces(arch):
+    reg = set(arch.regressor().get_params())
+    fc = set(arch.forecaster().get_params())
+    assert reg <= fc and fc - reg == {"update_epochs", "scale"}
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMForecaster])
+def test_clone_and_set_params_round_trip(cls):
+    est = cls(hidden_size=12, attention=True, output="student_t")
+    twin = clone(est)
+    assert twin.get_params() == est.get_params()
+    twin.set_params(hidden_size=24)
+    assert twin.hidden_size == 24 and est.hidden_size == 12
+
+
+def test_forecaster_grid_search(sp500_returns):
+    from sktime.forecasting.model_selection import ForecastingGridSearchCV
+    from sktime.split import ExpandingWindowSplitter
+
+    y = sp500_returns.iloc[-400:]
+    cv = ExpandingWindowSplitter(fh=[1, 2], initial_window=300, step_length=50)
+    search = ForecastingGridSearchCV(GRUForecaster(**FAST, max_epochs=2), cv=cv,
+                                     param_grid={"hidden_size": [4, 8]})
+    search.fit(y, fh=[1, 2])
+    assert search.best_params_["hidden_size"] in (4, 8)
+    assert np.isfinite(search.predict().to_numpy()).all()
