@@ -61,6 +61,17 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
 
     # -- inputs ----------------------------------------------------------------------
     def _validate_X(self, X, *, reset: bool) -> tuple[np.ndarray, pd.Index | None]:
+        if not reset and self._is_plain_float_array(X):
+            # Fast path for predict on float arrays (sklearn's checks cost more than the net's
+            # forward for a single window); the same checks, done directly.
+            n_features = X.shape[-1]
+            if n_features != self.n_features_in_:
+                raise ValueError(
+                    f"X has {n_features} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+            check_finite(X, "X")
+            return X.astype(np.float32, copy=False), None
         index = X.index if isinstance(X, (pd.DataFrame, pd.Series)) else None
         columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
         if columns is not None:
@@ -80,6 +91,10 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
                               ensure_all_finite=False)
         check_finite(X, "X", columns, index)
         return X.astype(np.float32, copy=False), index
+
+    def _is_plain_float_array(self, X) -> bool:
+        return (isinstance(X, np.ndarray) and X.dtype.kind == "f" and X.ndim in (2, 3)
+                and len(X) > 0 and X.shape[-1] > 0 and not hasattr(self, "feature_names_in_"))
 
     def _window_length(self, X: np.ndarray) -> int:
         if X.ndim == 3:

@@ -36,12 +36,12 @@ class SkfinNet(NeuralNet):
         Seeds weight initialisation, dropout and shuffling.
     mixed_precision : bool, default=False
         bf16 autocast for forward passes on CUDA (ignored elsewhere).
-    predict_batch_size : int, default=4096
+    predict_batch_size : int, default=1024
         Batch size for inference and validation.
     """
 
     def __init__(self, module, criterion, *args, seed: int = 0, mixed_precision: bool = False,
-                 predict_batch_size: int = 4096, **kwargs):
+                 predict_batch_size: int = 1024, **kwargs):
         super().__init__(module, criterion, *args, **kwargs)
         self.seed = seed
         self.mixed_precision = mixed_precision
@@ -74,7 +74,18 @@ class SkfinNet(NeuralNet):
         if training:
             generator = torch.Generator().manual_seed(int(torch.randint(2**62, ()).item()))
             return batch_loader(dataset, self.batch_size, shuffle=True, generator=generator)
-        return batch_loader(dataset, self.predict_batch_size)
+        # Inference and validation read consecutive slices; a DataLoader would only add
+        # per-call set-up cost (it dominated single-window predict latency).
+        n, size = len(dataset), self.predict_batch_size
+        return [dataset[slice(start, start + size)] for start in range(0, n, size)]
+
+    def evaluation_step(self, batch, training=False):
+        # skorch's version re-walks every submodule to set train/eval mode on each batch.
+        x, _ = batch
+        with torch.set_grad_enabled(training):
+            if self.module_.training != training:
+                self._set_training(training)
+            return self.infer(x)
 
     def infer(self, x, **fit_params):
         if self.mixed_precision and str(self.device).startswith("cuda"):
