@@ -14,7 +14,8 @@ What it does, end to end (a few minutes on a 2-core CPU):
 Daily index returns are close to unpredictable in the mean: the naive forecaster is the
 honest baseline, and the interesting columns are direction accuracy and coverage.
 
-    python examples/quickstart.py [--folds 8] [--models mlp lstm gru] [--output DIR]
+    python examples/quickstart.py [--folds 8] [--days 2500] [--models mlp lstm gru | all]
+                                  [--output DIR]
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ FH = [1, 2, 3, 4, 5]
 COVERAGE = 0.9
 
 
-def returns() -> pd.Series:
-    close = load_sp500()["Close"].reset_index(drop=True)      # trading-day steps
-    return (100 * np.log(close).diff()).dropna().rename("log_return_pct")
+def returns(days: int) -> pd.Series:
+    """The last ``days`` daily log returns (%) of the S&P 500, counted in trading days."""
+    close = load_sp500()["Close"].reset_index(drop=True)
+    return (100 * np.log(close).diff()).dropna().rename("log_return_pct").iloc[-days:]
 
 
 def walk_forward(forecaster, cv, y: pd.Series) -> list[dict]:
@@ -71,8 +73,8 @@ def scores(folds: list[dict], seconds: float, name: str) -> dict:
     }
 
 
-def run(models: list[str], folds: int, max_epochs: int, output: Path) -> pd.DataFrame:
-    y = returns()
+def run(models: list[str], folds: int, max_epochs: int, days: int, output: Path) -> pd.DataFrame:
+    y = returns(days)
     step = 50
     cv = ExpandingWindowSplitter(fh=FH, initial_window=len(y) - folds * step - max(FH),
                                  step_length=step)
@@ -122,13 +124,16 @@ def _plot(last_fold: dict, y: pd.Series, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=[a.name for a in ARCHITECTURES],
-                        choices=[a.name for a in ARCHITECTURES])
+    names = [a.name for a in ARCHITECTURES]
+    parser.add_argument("--models", nargs="+", default=["mlp", "lstm", "gru"],
+                        choices=names + ["all"], help="registered architectures, or 'all'")
     parser.add_argument("--folds", type=int, default=8)
-    parser.add_argument("--max-epochs", type=int, default=15)
+    parser.add_argument("--days", type=int, default=2500, help="most recent trading days used")
+    parser.add_argument("--max-epochs", type=int, default=10)
     parser.add_argument("--output", type=Path, default=Path("skfin-output"))
     args = parser.parse_args(argv)
-    board = run(args.models, args.folds, args.max_epochs, args.output)
+    models = names if "all" in args.models else args.models
+    board = run(models, args.folds, args.max_epochs, args.days, args.output)
     with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 120):
         print(board)
     print(f"\nSaved {args.output / 'leaderboard.csv'} and {args.output / 'last_fold.png'}")

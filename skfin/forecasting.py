@@ -64,6 +64,9 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         "requires-fh-in-fit": True,
         "X-y-must-have-same-index": True,
     }
+    # The forecaster keeps the data that update() fine-tunes on itself (``_seen``), so
+    # sktime need not store a second copy (and stops warning about its default changing).
+    _config = {"remember_data": False}
 
     def _init(self, params: dict) -> None:
         """Store the constructor's arguments unchanged, then run sktime's set-up."""
@@ -71,6 +74,9 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
             if name not in ("self", "__class__"):
                 setattr(self, name, value)
         BaseForecaster.__init__(self)
+        # sktime sets these only when remember_data is on at construction; a user (or
+        # sktime's own tests) may switch it on later with set_config.
+        self._y, self._X = None, None
 
     def fit(self, y, X=None, fh=None):
         _check_input(y, "y")
