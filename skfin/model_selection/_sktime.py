@@ -1,0 +1,125 @@
+"""The sktime counterpart of :class:`~skfin.model_selection.PurgedWalkForward`.
+
+sktime's :class:`~sktime.split.ExpandingWindowSplitter` already cannot leak for
+forecasting: ``evaluate`` fits the forecaster on ``y`` up to the cutoff only, so every
+(window, target) pair a direct multi-step forecaster builds internally ends at or before
+the cutoff, and the test points ``cutoff + fh`` all lie after it. Nothing needs purging.
+
+What it lacks is a name for a *gap* between the end of training and the first test
+point, which sktime expresses by shifting ``fh``. The subclass here adds only that, as
+``gap``; its folds are those of ``ExpandingWindowSplitter(fh=gap + [1..horizon], ...)``.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sktime.split import ExpandingWindowSplitter
+
+__all__ = ["PurgedExpandingWindowSplitter"]
+
+
+def _steps(horizon, gap) -> np.ndarray:
+    """Forecast steps relative to the cutoff: ``gap + 1 .. gap + horizon`` (or a list)."""
+    if not isinstance(gap, Integral) or isinstance(gap, bool) or gap < 0:
+        raise ValueError(
+            f"gap must be an int >= 0 (rows between the end of training and the first "
+            f"test point); got gap={gap!r}."
+        )
+    if isinstance(horizon, Integral) and not isinstance(horizon, bool):
+        if horizon < 1:
+            raise ValueError(f"horizon must be an int >= 1; got horizon={horizon!r}.")
+        steps = np.arange(1, horizon + 1)
+    else:
+        steps = np.asarray(horizon)
+        if (steps.ndim != 1 or steps.size == 0 or not np.issubdtype(steps.dtype, np.integer)
+                or (steps < 1).any() or len(np.unique(steps)) != steps.size):
+            raise ValueError(
+                "horizon must be an int >= 1 or a list of distinct ints >= 1 (steps after "
+                f"the gap); got horizon={horizon!r}."
+            )
+        steps = np.sort(steps)
+    return steps + gap
+
+
+class PurgedExpandingWindowSplitter(ExpandingWindowSplitter):
+    """Expanding-window splitter with a gap between training and test, for sktime.
+
+    Fold ``k`` trains on the first ``initial_window + k * step_length`` points; its
+    forecaster's cutoff is the last of them. The test points are ``gap + 1 ..
+    gap + horizon`` steps after the cutoff (or ``gap + h`` for each ``h`` in a list), so
+    the ``gap`` points right after training are used by no fold for fitting before the
+    fold's test period and are never scored in it.
+
+    Use it in :func:`sktime.forecasting.model_evaluation.evaluate`; ``cv.fh`` carries the
+    shifted steps, so ``evaluate`` asks the forecaster for the right points.
+
+    Parameters
+    ----------
+    horizon : int or list of int, default=1
+        Steps forecast after the gap: ``1 .. horizon``, or the listed steps.
+    initial_window : int, default=10
+        Training points in the first fold.
+    step_length : int, default=1
+        Points the cutoff moves between folds.
+    gap : int, default=0
+        Points between the cutoff and the first test point. Needed when ``y`` itself is
+        forward-looking (a value at ``t`` summarising ``t+1 .. t+L``, e.g. a forward
+        realised volatility: use ``gap = L - 1``) or to model a publication or execution
+        lag. Not needed for ordinary series: see the module notes.
+
+    Attributes
+    ----------
+    fh : numpy.ndarray
+        Steps ahead of the cutoff that each fold tests, ``gap`` included; what
+        ``evaluate`` passes to the forecaster.
+
+    See Also
+    --------
+    sktime.split.ExpandingWindowSplitter : the same folds with ``fh`` shifted by hand.
+    skfin.model_selection.PurgedWalkForward : the sklearn counterpart.
+
+    Examples
+    --------
+    Forecast days 3 to 7 after each cutoff of S&P 500 closes (two days of lag):
+
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.model_selection import PurgedExpandingWindowSplitter
+    >>> close = load_sp500()["Close"].reset_index(drop=True)
+    >>> cv = PurgedExpandingWindowSplitter(horizon=5, initial_window=4500, step_length=250,
+    ...                                    gap=2)
+    >>> cv.fh
+    array([3, 4, 5, 6, 7])
+    >>> cv.get_n_splits(close)
+    3
+    >>> train, test = next(cv.split(close))
+    >>> int(train[-1]), test.tolist()
+    (4499, [4502, 4503, 4504, 4505, 4506])
+    """
+
+    def __init__(self, horizon=1, initial_window=10, step_length=1, gap=0):
+        self.horizon = horizon
+        self.gap = gap
+        super().__init__(
+            fh=_steps(horizon, gap), initial_window=initial_window, step_length=step_length
+        )
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Return testing parameter settings for the splitter.
+
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Name of the set of test parameters; only ``"default"`` exists.
+
+        Returns
+        -------
+        params : list of dict
+            Two small configurations, with and without a gap.
+        """
+        return [
+            {},
+            {"horizon": [1, 3], "initial_window": 5, "step_length": 2, "gap": 2},
+        ]
