@@ -19,7 +19,9 @@ from skfin.engine.data import WindowDataset
 from skfin.engine.device import resolve_device
 from skfin.engine.estimator import NeuralEstimatorMixin, as_numeric, check_finite, fill_doc
 
-__all__ = ["NeuralForecaster", "MLPForecaster", "LSTMForecaster", "GRUForecaster"]
+__all__ = ["NeuralForecaster", "MLPForecaster", "LSTMForecaster", "GRUForecaster",
+           "AttentionLSTMForecaster", "ResidualLSTMForecaster", "CNNLSTMForecaster",
+           "TCNForecaster", "WaveNetForecaster"]
 
 def _check_input(data, what: str) -> None:
     """Name the first NaN, unsorted or duplicated time stamp before sktime converts ``data``."""
@@ -315,3 +317,239 @@ class GRUForecaster(NeuralForecaster):
                  mixed_precision=False, device="auto", random_state=None, verbose=0,
                  update_epochs=2, scale=True):
         self._init(locals())
+
+
+@fill_doc
+class AttentionLSTMForecaster(NeuralForecaster):
+    """LSTM with additive (Bahdanau) attention pooling, as an sktime forecaster.
+
+    The same net as ``LSTMForecaster(attention=True)``, as an architecture of its own;
+    ``net_.module_.explain(x)["attention"]`` gives the weights over the window.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.1
+        Between stacked layers and before the head.
+    bidirectional : bool, default=False
+        Read the window both ways (it holds only the past, so nothing leaks).
+    {common_params}
+    {forecaster_params}
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_airline
+    >>> from skfin.forecasting import AttentionLSTMForecaster
+    >>> y = load_airline()
+    >>> f = AttentionLSTMForecaster(window=24, max_epochs=2, random_state=0).fit(y, fh=[1, 2, 3])
+    >>> f.predict().shape
+    (3,)
+    """
+
+    _net = nets.AttentionLSTM
+
+    def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
+                 bidirectional=False, output="point", quantiles=None, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True):
+        self._init(locals())
+
+
+@fill_doc
+class ResidualLSTMForecaster(NeuralForecaster):
+    """Stacked LSTMs with residual connections and layer normalisation, as a forecaster.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    hidden_size : int, default=32
+        Width of the input projection and of every LSTM layer.
+    num_layers : int, default=2
+        Residual LSTM layers, each ``h <- LayerNorm(h + Dropout(LSTM(h)))``.
+    dropout : float, default=0.1
+        On each layer's output before the residual sum, and before the head.
+    {common_params}
+    {forecaster_params}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import ResidualLSTMForecaster
+    >>> close = load_sp500()["Close"].reset_index(drop=True)   # count in trading days
+    >>> r = 100 * np.log(close).diff().dropna().iloc[-1500:]
+    >>> f = ResidualLSTMForecaster(window=20, max_epochs=2, output="student_t",
+    ...                            random_state=0).fit(r, fh=[1, 2, 3])
+    >>> f.predict_interval(coverage=[0.8, 0.95]).shape
+    (3, 4)
+    """
+
+    _net = nets.ResidualLSTM
+
+    def __init__(self, *, window=32, hidden_size=32, num_layers=2, dropout=0.1,
+                 output="point", quantiles=None, loss=None, max_epochs=100, batch_size=64,
+                 lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
+                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 random_state=None, verbose=0, update_epochs=2, scale=True):
+        self._init(locals())
+
+
+@fill_doc
+class CNNLSTMForecaster(NeuralForecaster):
+    """Causal Conv1d + BatchNorm + ReLU + max-pooling front end feeding an LSTM, as a forecaster.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads. Any window works: pooling blocks are
+        aligned to the window's end.
+    channels : int, default=64
+        Filters of the convolution.
+    kernel_size : int, default=3
+        Steps each filter reads (the step and ``kernel_size - 1`` before it).
+    pool_size : int, default=1
+        Steps max-pooled into one before the LSTM (the LSTM then reads
+        ``ceil(window / pool_size)`` steps); 1, the default, keeps every step. Pooling
+        shortens long windows but mixes the newest step with the ``pool_size - 1`` before
+        it, which costs accuracy when the latest observation carries the signal.
+    hidden_size : int, default=32
+        Width of the LSTM.
+    num_layers : int, default=1
+        Stacked LSTM layers.
+    dropout : float, default=0.1
+        Between stacked LSTM layers and before the head.
+    {common_params}
+    {forecaster_params}
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_vix
+    >>> from skfin.forecasting import CNNLSTMForecaster
+    >>> vix = load_vix().ffill().reset_index(drop=True)
+    >>> f = CNNLSTMForecaster(window=30, max_epochs=2, random_state=0).fit(vix, fh=[1, 2, 3, 4, 5])
+    >>> f.predict().shape
+    (5,)
+    """
+
+    _net = nets.CNNLSTM
+
+    def __init__(self, *, window=32, channels=64, kernel_size=3, pool_size=1, hidden_size=32,
+                 num_layers=1, dropout=0.1, output="point", quantiles=None, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True):
+        self._init(locals())
+
+
+@fill_doc
+class TCNForecaster(NeuralForecaster):
+    """Temporal convolutional network (Bai et al., 2018), as an sktime forecaster.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads. A window longer than the receptive field,
+        ``1 + 2 (kernel_size - 1)(2^num_blocks - 1)`` steps, warns at fit: the extra
+        observations cannot change the forecast.
+    hidden_size : int, default=16
+        Channels of every residual block.
+    kernel_size : int, default=3
+    num_blocks : int, default=4
+        Residual blocks of two causal convolutions each; block ``i`` has dilation ``2^i``.
+    dropout : float, default=0.1
+        After each convolution and before the head.
+    weight_norm : bool, default=True
+        Weight-normalise the convolutions.
+    {common_params}
+    {forecaster_params}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import TCNForecaster
+    >>> close = load_sp500()["Close"].reset_index(drop=True)   # count in trading days
+    >>> r = 100 * np.log(close).diff().dropna().iloc[-1500:]
+    >>> f = TCNForecaster(window=60, max_epochs=2, output="quantile",
+    ...                   random_state=0).fit(r, fh=[1, 2, 3, 4, 5])
+    >>> f.predict_quantiles(alpha=[0.05, 0.5, 0.95]).shape
+    (5, 3)
+    """
+
+    _net = nets.TCN
+
+    def __init__(self, *, window=32, hidden_size=16, kernel_size=3, num_blocks=4, dropout=0.1,
+                 weight_norm=True, output="point", quantiles=None, loss=None, max_epochs=100,
+                 batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
+                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 random_state=None, verbose=0, update_epochs=2, scale=True):
+        self._init(locals())
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Two tiny configurations on windows of 5 and 3, within the receptive field."""
+        return [
+            {"window": 5, "hidden_size": 8, "kernel_size": 2, "num_blocks": 2, "max_epochs": 2,
+             "batch_size": 16, "random_state": 0},
+            {"window": 3, "hidden_size": 4, "num_blocks": 1, "weight_norm": False,
+             "max_epochs": 1, "output": "quantile", "valid_fraction": 0.0, "update_epochs": 1,
+             "random_state": 1},
+        ]
+
+
+@fill_doc
+class WaveNetForecaster(NeuralForecaster):
+    """WaveNet-style gated dilated causal convolutions, as an sktime forecaster.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads. A window longer than the receptive field,
+        ``1 + num_cycles (kernel_size - 1)(2^num_layers - 1)`` steps, warns at fit.
+    hidden_size : int, default=16
+        Channels of the residual and skip paths.
+    kernel_size : int, default=2
+    num_layers : int, default=5
+        Gated layers per dilation cycle; layer ``i`` has dilation ``2^i``.
+    num_cycles : int, default=2
+        Repetitions of the dilation cycle.
+    dropout : float, default=0.1
+        Before the head.
+    {common_params}
+    {forecaster_params}
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_airline
+    >>> from skfin.forecasting import WaveNetForecaster
+    >>> y = load_airline()
+    >>> f = WaveNetForecaster(window=24, num_layers=4, max_epochs=2,
+    ...                       random_state=0).fit(y, fh=[1, 2, 3])
+    >>> f.predict().shape
+    (3,)
+    """
+
+    _net = nets.WaveNet
+
+    def __init__(self, *, window=32, hidden_size=16, kernel_size=2, num_layers=5, num_cycles=2,
+                 dropout=0.1, output="point", quantiles=None, loss=None, max_epochs=100,
+                 batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
+                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 random_state=None, verbose=0, update_epochs=2, scale=True):
+        self._init(locals())
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Two tiny configurations on windows of 5 and 3, within the receptive field."""
+        return [
+            {"window": 5, "hidden_size": 8, "num_layers": 2, "num_cycles": 1, "max_epochs": 2,
+             "batch_size": 16, "random_state": 0},
+            {"window": 3, "hidden_size": 4, "kernel_size": 3, "num_layers": 1, "num_cycles": 1,
+             "max_epochs": 1, "output": "quantile", "valid_fraction": 0.0, "update_epochs": 1,
+             "random_state": 1},
+        ]

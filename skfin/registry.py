@@ -48,6 +48,16 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                  "recurrent", {"explain": "attention=True"}),
     Architecture("gru", nets.GRU, regressors.GRURegressor, forecasting.GRUForecaster,
                  "recurrent", {"explain": "attention=True"}),
+    Architecture("attention_lstm", nets.AttentionLSTM, regressors.AttentionLSTMRegressor,
+                 forecasting.AttentionLSTMForecaster, "recurrent", {"explain": True}),
+    Architecture("residual_lstm", nets.ResidualLSTM, regressors.ResidualLSTMRegressor,
+                 forecasting.ResidualLSTMForecaster, "recurrent"),
+    Architecture("cnn_lstm", nets.CNNLSTM, regressors.CNNLSTMRegressor,
+                 forecasting.CNNLSTMForecaster, "convolutional"),
+    Architecture("tcn", nets.TCN, regressors.TCNRegressor, forecasting.TCNForecaster,
+                 "convolutional"),
+    Architecture("wavenet", nets.WaveNet, regressors.WaveNetRegressor,
+                 forecasting.WaveNetForecaster, "convolutional"),
 )
 
 

@@ -25,7 +25,9 @@ from skfin.engine.data import WindowDataset
 from skfin.engine.device import resolve_device
 from skfin.engine.estimator import NeuralEstimatorMixin, as_numeric, check_finite, fill_doc
 
-__all__ = ["NeuralRegressor", "MLPRegressor", "LSTMRegressor", "GRURegressor"]
+__all__ = ["NeuralRegressor", "MLPRegressor", "LSTMRegressor", "GRURegressor",
+           "AttentionLSTMRegressor", "ResidualLSTMRegressor", "CNNLSTMRegressor", "TCNRegressor",
+           "WaveNetRegressor"]
 
 #: Checks of ``sklearn.utils.estimator_checks`` that fail by design, with the reason.
 EXPECTED_FAILED_CHECKS = {
@@ -362,4 +364,254 @@ class GRURegressor(NeuralRegressor):
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
                  mixed_precision=False, device="auto", random_state=None, verbose=0):
+        self._init(locals())
+
+
+@fill_doc
+class AttentionLSTMRegressor(NeuralRegressor):
+    """LSTM with additive (Bahdanau) attention pooling over the window.
+
+    The same net as ``LSTMRegressor(attention=True)``, as an architecture of its own;
+    ``net_.module_.explain(x)["attention"]`` gives the weights over the window.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.1
+        Between stacked layers and before the head.
+    bidirectional : bool, default=False
+        Read the window both ways (it holds only the past, so nothing leaks).
+    {common_params}
+
+    Attributes
+    ----------
+    {regressor_attributes}
+
+    See Also
+    --------
+    LSTMRegressor : the same LSTM, attention optional.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.regressors import AttentionLSTMRegressor
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().to_numpy()
+    >>> X, y = r[:-1, None], r[1:]                      # today's return -> tomorrow's
+    >>> model = AttentionLSTMRegressor(window=20, hidden_size=16, max_epochs=2,
+    ...                                random_state=0).fit(X[-1500:], y[-1500:])
+    >>> x = torch.tensor(X[-20:], dtype=torch.float32).unsqueeze(0)     # one window
+    >>> model.net_.module_.explain(x)["attention"].shape
+    torch.Size([1, 20])
+    """
+
+    _net = nets.AttentionLSTM
+
+    def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
+                 bidirectional=False, output="point", quantiles=None, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0):
+        self._init(locals())
+
+
+@fill_doc
+class ResidualLSTMRegressor(NeuralRegressor):
+    """Stacked LSTMs with residual connections and layer normalisation.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+    hidden_size : int, default=32
+        Width of the input projection and of every LSTM layer.
+    num_layers : int, default=2
+        Residual LSTM layers, each ``h <- LayerNorm(h + Dropout(LSTM(h)))``.
+    dropout : float, default=0.1
+        On each layer's output before the residual sum, and before the head.
+    {common_params}
+
+    Attributes
+    ----------
+    {regressor_attributes}
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_vix
+    >>> from skfin.regressors import ResidualLSTMRegressor
+    >>> vix = np.log(load_vix().ffill().to_numpy())
+    >>> X, y = vix[:-1, None], vix[1:]                  # today's log VIX -> tomorrow's
+    >>> model = ResidualLSTMRegressor(window=20, num_layers=3, max_epochs=2,
+    ...                               output="quantile", random_state=0).fit(X, y)
+    >>> model.predict_quantiles(X[-2:], alpha=[0.1, 0.5, 0.9]).shape
+    (2, 3)
+    """
+
+    _net = nets.ResidualLSTM
+
+    def __init__(self, *, window=32, hidden_size=32, num_layers=2, dropout=0.1,
+                 output="point", quantiles=None, loss=None, max_epochs=100, batch_size=64,
+                 lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
+                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 random_state=None, verbose=0):
+        self._init(locals())
+
+
+@fill_doc
+class CNNLSTMRegressor(NeuralRegressor):
+    """Causal Conv1d + BatchNorm + ReLU + max-pooling front end feeding an LSTM.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+        Any window works: pooling blocks are aligned to the window's end.
+    channels : int, default=64
+        Filters of the convolution.
+    kernel_size : int, default=3
+        Steps each filter reads (the step and ``kernel_size - 1`` before it).
+    pool_size : int, default=1
+        Steps max-pooled into one before the LSTM (the LSTM then reads
+        ``ceil(window / pool_size)`` steps); 1, the default, keeps every step. Pooling
+        shortens long windows but mixes the newest step with the ``pool_size - 1`` before
+        it, which costs accuracy when the latest observation carries the signal.
+    hidden_size : int, default=32
+        Width of the LSTM.
+    num_layers : int, default=1
+        Stacked LSTM layers.
+    dropout : float, default=0.1
+        Between stacked LSTM layers and before the head.
+    {common_params}
+
+    Attributes
+    ----------
+    {regressor_attributes}
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.regressors import CNNLSTMRegressor
+    >>> ohlc = np.log(load_sp500()[["Open", "High", "Low", "Close"]])
+    >>> X = 100 * ohlc.diff().dropna().to_numpy()       # daily log changes of O, H, L, C
+    >>> y = np.column_stack([X[1:-1, 3], X[2:, 3]])     # next two closes' returns
+    >>> model = CNNLSTMRegressor(window=30, max_epochs=2, random_state=0)
+    >>> model.fit(X[-1502:-2], y[-1500:]).predict(X[-5:]).shape
+    (5, 2)
+    """
+
+    _net = nets.CNNLSTM
+
+    def __init__(self, *, window=32, channels=64, kernel_size=3, pool_size=1, hidden_size=32,
+                 num_layers=1, dropout=0.1, output="point", quantiles=None, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0):
+        self._init(locals())
+
+
+@fill_doc
+class TCNRegressor(NeuralRegressor):
+    """Temporal convolutional network: dilated causal residual blocks (Bai et al., 2018).
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+        A window longer than the receptive field,
+        ``1 + 2 (kernel_size - 1)(2^num_blocks - 1)`` steps, warns at fit: the extra rows
+        cannot change the prediction.
+    hidden_size : int, default=16
+        Channels of every residual block.
+    kernel_size : int, default=3
+    num_blocks : int, default=4
+        Residual blocks of two causal convolutions each; block ``i`` has dilation ``2^i``.
+    dropout : float, default=0.1
+        After each convolution and before the head.
+    weight_norm : bool, default=True
+        Weight-normalise the convolutions.
+    {common_params}
+
+    Attributes
+    ----------
+    {regressor_attributes}
+
+    References
+    ----------
+    Bai, Kolter and Koltun (2018), "An empirical evaluation of generic convolutional and
+    recurrent networks for sequence modeling", arXiv:1803.01271.
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.regressors import TCNRegressor
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().to_numpy()
+    >>> X, y = r[:-1, None], r[1:]                      # today's return -> tomorrow's
+    >>> model = TCNRegressor(window=60, max_epochs=2, output="gaussian", random_state=0)
+    >>> model.fit(X[-2000:], y[-2000:]).predict_interval(X[-3:], coverage=0.9).shape
+    (3, 2)
+    >>> model.net_.module_.receptive_field
+    61
+    """
+
+    _net = nets.TCN
+
+    def __init__(self, *, window=32, hidden_size=16, kernel_size=3, num_blocks=4, dropout=0.1,
+                 weight_norm=True, output="point", quantiles=None, loss=None, max_epochs=100,
+                 batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
+                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 random_state=None, verbose=0):
+        self._init(locals())
+
+
+@fill_doc
+class WaveNetRegressor(NeuralRegressor):
+    """WaveNet-style gated dilated causal convolutions with residual and skip paths.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+        A window longer than the receptive field,
+        ``1 + num_cycles (kernel_size - 1)(2^num_layers - 1)`` steps, warns at fit.
+    hidden_size : int, default=16
+        Channels of the residual and skip paths.
+    kernel_size : int, default=2
+    num_layers : int, default=5
+        Gated layers per dilation cycle; layer ``i`` has dilation ``2^i``.
+    num_cycles : int, default=2
+        Repetitions of the dilation cycle.
+    dropout : float, default=0.1
+        Before the head.
+    {common_params}
+
+    Attributes
+    ----------
+    {regressor_attributes}
+
+    References
+    ----------
+    van den Oord et al. (2016), "WaveNet: a generative model for raw audio",
+    arXiv:1609.03499.
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_vix
+    >>> from skfin.regressors import WaveNetRegressor
+    >>> vix = np.log(load_vix().ffill().to_numpy())
+    >>> X, y = vix[:-1, None], vix[1:]                  # today's log VIX -> tomorrow's
+    >>> model = WaveNetRegressor(window=32, max_epochs=2, random_state=0).fit(X, y)
+    >>> model.predict(X[-4:]).shape
+    (4,)
+    """
+
+    _net = nets.WaveNet
+
+    def __init__(self, *, window=32, hidden_size=16, kernel_size=2, num_layers=5, num_cycles=2,
+                 dropout=0.1, output="point", quantiles=None, loss=None, max_epochs=100,
+                 batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
+                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 random_state=None, verbose=0):
         self._init(locals())

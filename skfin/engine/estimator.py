@@ -42,6 +42,12 @@ PARAMETER_CONSTRAINTS = {
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "bidirectional": ["boolean"],
     "attention": ["boolean"],
+    "channels": [Interval(Integral, 1, None, closed="left")],
+    "kernel_size": [Interval(Integral, 1, None, closed="left")],
+    "pool_size": [Interval(Integral, 1, None, closed="left")],
+    "num_blocks": [Interval(Integral, 1, None, closed="left")],
+    "num_cycles": [Interval(Integral, 1, None, closed="left")],
+    "weight_norm": ["boolean"],
     "output": [StrOptions(set(OUTPUTS))],
     "quantiles": ["array-like", None],
     "loss": [StrOptions({*POINT_LOSSES, "directional", "sharpe"}), None],
@@ -118,7 +124,7 @@ RECURRENT_PARAMS_DOC = """\
     bidirectional : bool, default=False
         Read the window both ways (it holds only the past, so nothing leaks).
     attention : bool, default=False
-        Additive attention pooling over the window instead of the last step."""
+        Additive attention over the window, read by the head next to the last step."""
 
 REGRESSOR_ATTRIBUTES_DOC = """\
     net_ : skfin.engine.SkfinNet

@@ -4,7 +4,9 @@ No sklearn, sktime or pandas here: these modules are usable on their own.
 """
 
 from skfin.nets.heads import DEFAULT_QUANTILES, OUTPUTS, make_head
+from skfin.nets.convolutional import CNNLSTM, TCN, WaveNet, receptive_field
 from skfin.nets.mlp import MLP
-from skfin.nets.recurrent import GRU, LSTM
+from skfin.nets.recurrent import GRU, LSTM, AttentionLSTM, ResidualLSTM
 
-__all__ = ["DEFAULT_QUANTILES", "OUTPUTS", "make_head", "MLP", "LSTM", "GRU"]
+__all__ = ["DEFAULT_QUANTILES", "OUTPUTS", "make_head", "receptive_field", "MLP", "LSTM",
+           "GRU", "AttentionLSTM", "ResidualLSTM", "CNNLSTM", "TCN", "WaveNet"]

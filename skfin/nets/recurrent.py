@@ -1,8 +1,12 @@
-"""Recurrent nets: LSTM and GRU encoders over the past window.
+"""Recurrent nets: LSTM, GRU, AttentionLSTM and ResidualLSTM encoders over the past window.
 
-Both share one private encoder (:class:`_Recurrent`): an optional bidirectional stack whose
-summary of the window is either the last step or an additive-attention pooling over all
-steps. The window holds only the past, so a bidirectional pass leaks nothing from the future.
+LSTM and GRU share one private encoder (:class:`_Recurrent`): an optional bidirectional
+stack summarised by its last step. The window holds only the past, so a bidirectional pass
+leaks nothing from the future. With ``attention=True`` the last step also queries all
+steps (additive, Bahdanau-style scores) and the head reads the attention context next to
+the last step, so attention can only add to what the last step already says.
+:class:`AttentionLSTM` is the LSTM with attention pooling always on; :class:`ResidualLSTM`
+stacks single-layer LSTMs with residual connections and layer normalisation.
 
 Initialisation follows common practice for recurrent nets: Xavier-uniform input weights,
 orthogonal recurrent weights, zero biases and, for the LSTM, a forget-gate bias of 1 (set
@@ -18,24 +22,60 @@ from torch import Tensor, nn
 
 from skfin.nets.heads import make_head
 
-__all__ = ["LSTM", "GRU", "AttentionPooling"]
+__all__ = ["LSTM", "GRU", "AttentionLSTM", "ResidualLSTM", "AttentionPooling", "init_rnn_weights"]
+
+
+def init_rnn_weights(rnn: nn.LSTM | nn.GRU) -> None:
+    """Initialise a recurrent layer in place, as described in the module docstring.
+
+    Xavier-uniform input weights, an orthogonal square per gate for the recurrent weights,
+    zero biases and, for an LSTM, a forget-gate bias of 1 on ``bias_ih``.
+
+    Examples
+    --------
+    >>> lstm = nn.LSTM(3, 4, batch_first=True)
+    >>> init_rnn_weights(lstm)
+    >>> lstm.bias_ih_l0[4:8].tolist(), lstm.bias_hh_l0.abs().sum().item()
+    ([1.0, 1.0, 1.0, 1.0], 0.0)
+    """
+    n_gates = 4 if isinstance(rnn, nn.LSTM) else 3
+    hidden = rnn.hidden_size
+    for name, param in rnn.named_parameters():
+        if name.startswith("weight_ih"):
+            nn.init.xavier_uniform_(param)
+        elif name.startswith("weight_hh"):
+            for gate in param.data.chunk(n_gates, dim=0):      # one square per gate
+                nn.init.orthogonal_(gate)
+        elif name.startswith("bias"):
+            nn.init.zeros_(param)
+    if isinstance(rnn, nn.LSTM):
+        for name, param in rnn.named_parameters():
+            if name.startswith("bias_ih"):                     # gates: input, forget, cell, out
+                param.data[hidden:2 * hidden].fill_(1.0)
 
 
 class AttentionPooling(nn.Module):
-    """Additive (Bahdanau) attention over time: ``[B, L, d] -> ([B, d], [B, L])``."""
+    """Additive (Bahdanau) attention over time, queried by a summary state.
+
+    Scores ``e_t = v^T tanh(W_k h_t + W_q q)`` for every step ``h_t`` of ``h: [B, L, d]``
+    against the query ``q: [B, d]`` (the recurrent net's final state), softmax-normalised
+    over time: returns the context ``sum_t a_t h_t`` ``[B, d]`` and the weights ``[B, L]``.
+    """
 
     def __init__(self, d: int):
         super().__init__()
-        self.score = nn.Sequential(nn.Linear(d, d), nn.Tanh(), nn.Linear(d, 1, bias=False))
+        self.key = nn.Linear(d, d)
+        self.query = nn.Linear(d, d, bias=False)
+        self.score = nn.Linear(d, 1, bias=False)
 
-    def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:  # h: [B, L, d]
-        weights = torch.softmax(self.score(h).squeeze(-1), dim=1)   # [B, L]
-        return torch.einsum("bl,bld->bd", weights, h), weights       # [B, d], [B, L]
+    def forward(self, h: Tensor, q: Tensor) -> tuple[Tensor, Tensor]:  # h: [B, L, d], q: [B, d]
+        e = self.score(torch.tanh(self.key(h) + self.query(q).unsqueeze(1)))   # [B, L, 1]
+        weights = torch.softmax(e.squeeze(-1), dim=1)                          # [B, L]
+        return torch.einsum("bl,bld->bd", weights, h), weights                 # [B, d], [B, L]
 
 
 class _Recurrent(nn.Module):
     rnn_cls: type[nn.RNNBase]
-    n_gates: int
 
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,
@@ -48,27 +88,20 @@ class _Recurrent(nn.Module):
         d = hidden_size * (2 if bidirectional else 1)
         self.pool = AttentionPooling(d) if attention else None
         self.dropout = nn.Dropout(dropout)
-        self.head = make_head(output, d, horizon, n_targets, quantiles)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for name, param in self.rnn.named_parameters():
-            if name.startswith("weight_ih"):
-                nn.init.xavier_uniform_(param)
-            elif name.startswith("weight_hh"):
-                for gate in param.data.chunk(self.n_gates, dim=0):   # one square per gate
-                    nn.init.orthogonal_(gate)
-            elif name.startswith("bias"):
-                nn.init.zeros_(param)
+        self.head = make_head(output, 2 * d if attention else d, horizon, n_targets, quantiles)
+        init_rnn_weights(self.rnn)
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor | None]:  # x: [B, W, F]
         h, _ = self.rnn(x)                                         # [B, W, d]
-        if self.pool is not None:
-            return self.pool(h)                                    # [B, d], [B, W]
         if self.rnn.bidirectional:
             half = self.rnn.hidden_size                            # forward ends at W-1,
-            return torch.cat([h[:, -1, :half], h[:, 0, half:]], dim=-1), None  # backward at 0
-        return h[:, -1], None                                      # [B, d]
+            last = torch.cat([h[:, -1, :half], h[:, 0, half:]], dim=-1)   # backward at 0
+        else:
+            last = h[:, -1]                                        # [B, d]
+        if self.pool is None:
+            return last, None
+        context, weights = self.pool(h, last)                      # [B, d], [B, W]
+        return torch.cat([context, last], dim=-1), weights         # [B, 2d], [B, W]
 
     def forward(self, x: Tensor) -> Tensor:       # x: [B, W, F]
         z, _ = self.encode(x)                     # [B, d]
@@ -100,7 +133,8 @@ class LSTM(_Recurrent):
     bidirectional : bool, default=False
         Read the window both ways (it is all past, so nothing leaks).
     attention : bool, default=False
-        Pool all steps with additive attention instead of taking the last step.
+        Also pool all steps with additive attention queried by the last step; the head
+        reads the attention context next to the last step.
 
     Examples
     --------
@@ -113,14 +147,6 @@ class LSTM(_Recurrent):
     """
 
     rnn_cls = nn.LSTM
-    n_gates = 4
-
-    def _init_weights(self) -> None:
-        super()._init_weights()
-        hidden = self.rnn.hidden_size
-        for name, param in self.rnn.named_parameters():
-            if name.startswith("bias_ih"):                 # gate order: input, forget, cell, out
-                param.data[hidden:2 * hidden].fill_(1.0)
 
 
 class GRU(_Recurrent):
@@ -136,4 +162,113 @@ class GRU(_Recurrent):
     """
 
     rnn_cls = nn.GRU
-    n_gates = 3
+
+
+class AttentionLSTM(LSTM):
+    """LSTM whose summary of the window is additive (Bahdanau) attention pooling.
+
+    The same net as ``LSTM(attention=True)``, under its own name so that it can be
+    registered, searched and documented as an architecture of its own: the hidden states
+    ``h_1..h_W`` are scored against the final state by ``v^T tanh(W_k h_t + W_q h_W)``, the
+    scores are softmax-normalised over the window, and the weighted sum of the states
+    (the context) feeds the head next to the final state ``h_W``.
+
+    Parameters
+    ----------
+    n_features, window, horizon, n_targets : int
+        The tensor contract: input ``[B, window, n_features]``, output
+        ``[B, horizon, n_targets, n_params]``.
+    output : str, default="point"
+        Head, see :func:`skfin.nets.heads.make_head`.
+    quantiles : sequence of float, default=None
+        Levels for ``output="quantile"``.
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.1
+        Between stacked layers and before the head.
+    bidirectional : bool, default=False
+        Read the window both ways (it is all past, so nothing leaks).
+
+    References
+    ----------
+    Bahdanau, Cho and Bengio (2015), "Neural machine translation by jointly learning to
+    align and translate", ICLR.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfin.datasets import load_sp500
+    >>> close = torch.tensor(load_sp500()["Close"].to_numpy()[-41:], dtype=torch.float32)
+    >>> r = (100 * close.log().diff()).unfold(0, 20, 20).unsqueeze(-1)   # [2, 20, 1]
+    >>> net = AttentionLSTM(n_features=1, window=20, horizon=5, n_targets=1)
+    >>> net(r).shape
+    torch.Size([2, 5, 1, 1])
+    >>> weights = net.explain(r)["attention"]                        # [B, W], rows sum to 1
+    >>> weights.shape, bool(weights.sum(dim=1).allclose(torch.ones(2)))
+    (torch.Size([2, 20]), True)
+    """
+
+    def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
+                 output: str = "point", quantiles: Sequence[float] | None = None,
+                 hidden_size: int = 32, num_layers: int = 1, dropout: float = 0.1,
+                 bidirectional: bool = False):
+        super().__init__(n_features, window, horizon, n_targets, output=output,
+                         quantiles=quantiles, hidden_size=hidden_size, num_layers=num_layers,
+                         dropout=dropout, bidirectional=bidirectional, attention=True)
+
+
+class ResidualLSTM(nn.Module):
+    """Stacked LSTMs with residual connections and layer normalisation.
+
+    The input is projected to ``hidden_size``; each of ``num_layers`` single-layer LSTMs
+    then adds its (dropped-out) output to its input and normalises the sum,
+    ``h <- LayerNorm(h + Dropout(LSTM(h)))``, so deep stacks train as easily as shallow
+    ones. The last step of the top layer feeds the head.
+
+    Parameters
+    ----------
+    n_features, window, horizon, n_targets : int
+        The tensor contract: input ``[B, window, n_features]``, output
+        ``[B, horizon, n_targets, n_params]``.
+    output : str, default="point"
+        Head, see :func:`skfin.nets.heads.make_head`.
+    quantiles : sequence of float, default=None
+        Levels for ``output="quantile"``.
+    hidden_size : int, default=32
+        Width of the projection and of every LSTM layer.
+    num_layers : int, default=2
+        Number of residual LSTM layers.
+    dropout : float, default=0.1
+        On each layer's output before the residual sum, and before the head.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfin.datasets import load_vix
+    >>> vix = torch.tensor(load_vix().ffill().to_numpy()[-60:], dtype=torch.float32)
+    >>> x = vix.log().view(3, 20, 1)                              # [B=3, W=20, F=1]
+    >>> ResidualLSTM(n_features=1, window=20, horizon=2, n_targets=1, num_layers=3)(x).shape
+    torch.Size([3, 2, 1, 1])
+    """
+
+    def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
+                 output: str = "point", quantiles: Sequence[float] | None = None,
+                 hidden_size: int = 32, num_layers: int = 2, dropout: float = 0.1):
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"ResidualLSTM needs num_layers >= 1; got num_layers={num_layers}.")
+        self.proj = nn.Linear(n_features, hidden_size)
+        self.layers = nn.ModuleList(nn.LSTM(hidden_size, hidden_size, batch_first=True)
+                                    for _ in range(num_layers))
+        self.norms = nn.ModuleList(nn.LayerNorm(hidden_size) for _ in range(num_layers))
+        self.dropout = nn.Dropout(dropout)
+        self.head = make_head(output, hidden_size, horizon, n_targets, quantiles)
+        for lstm in self.layers:
+            init_rnn_weights(lstm)
+
+    def forward(self, x: Tensor) -> Tensor:              # x: [B, W, F]
+        h = self.proj(x)                                 # [B, W, d]
+        for lstm, norm in zip(self.layers, self.norms):
+            out, _ = lstm(h)                             # [B, W, d]
+            h = norm(h + self.dropout(out))              # [B, W, d]
+        return self.head(self.dropout(h[:, -1]))         # [B, H, T, P]

@@ -4,22 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from skfin.engine.data import WindowDataset
 from skfin.nets import OUTPUTS
 from skfin.nets.heads import make_head
 from skfin.registry import ARCHITECTURES
 
 NETS = [pytest.param(a.net, id=a.name) for a in ARCHITECTURES]
-
-
-@pytest.fixture(scope="module")
-def real_batch(sp500_xy):
-    """64 windows of 20 days of standardised S&P 500 features and next-day returns."""
-    X, y = sp500_xy
-    X = torch.tensor(((X - X.mean()) / X.std()).to_numpy(), dtype=torch.float32)
-    y = torch.tensor((y / y.std()).to_numpy(), dtype=torch.float32).view(-1, 1, 1)
-    ds = WindowDataset(X, torch.arange(1000, 1064), window=20, targets=y)
-    return ds[torch.arange(64)]
 
 
 @pytest.mark.parametrize("output", OUTPUTS)
@@ -39,7 +28,11 @@ def test_forward_shape_finite_and_every_parameter_learns(net_cls, output, real_b
 
 @pytest.mark.parametrize("net_cls", NETS)
 def test_overfits_one_real_batch(net_cls, real_batch):
-    """Loss on one real batch of 64 windows falls by more than 90%: the net can learn."""
+    """Loss on one real batch of 64 windows falls by more than 90% within 400 Adam steps.
+
+    The loop stops as soon as the target is met (the assertion is unchanged), which keeps
+    the deeper nets' runs short.
+    """
     torch.manual_seed(0)
     x, y = real_batch
     net = net_cls(n_features=2, window=20, horizon=1, n_targets=1, dropout=0.0, hidden_size=64)
@@ -51,6 +44,8 @@ def test_overfits_one_real_batch(net_cls, real_batch):
         loss.backward()
         opt.step()
         first = loss.item() if first is None else first
+        if loss.item() < 0.1 * first:
+            break
     assert loss.item() < 0.1 * first, (first, loss.item())
 
 
