@@ -1373,19 +1373,10 @@ _TRADING_EXAMPLE = """
     {values}"""
 
 
-class StrategyReturn(_ColumnwiseMetric):
-    __doc__ = f"""Annualised mean net return of trading the forecast's sign, for sktime.
-
-    See :func:`strategy_return`; each evaluation window is traded on its own, starting
-    flat. Higher is better.
-
-    Parameters
-    ----------{_COST_DOC}{_PPY_DOC}{_TRADING_PARAMS_DOC}
-    {_TRADING_EXAMPLE.format(name="StrategyReturn", values="[0.1, -0.28, 0.45, 0.43, -0.47]")}
-    """
+class _AnnualisedTradingMetric(_ColumnwiseMetric):
+    """Shared parameters of the annualised sign-strategy metrics (return, Sharpe, Sortino)."""
 
     _tags = {"lower_is_better": False}
-    _func = staticmethod(strategy_return)
     _params = ("cost_bps", "periods_per_year", "returns")
 
     def __init__(self, cost_bps=0.0, periods_per_year=252, returns="log",
@@ -1401,7 +1392,21 @@ class StrategyReturn(_ColumnwiseMetric):
         return [{}, {"cost_bps": 5.0, "periods_per_year": 12}]
 
 
-class SharpeRatio(_ColumnwiseMetric):
+class StrategyReturn(_AnnualisedTradingMetric):
+    __doc__ = f"""Annualised mean net return of trading the forecast's sign, for sktime.
+
+    See :func:`strategy_return`; each evaluation window is traded on its own, starting
+    flat. Higher is better.
+
+    Parameters
+    ----------{_COST_DOC}{_PPY_DOC}{_TRADING_PARAMS_DOC}
+    {_TRADING_EXAMPLE.format(name="StrategyReturn", values="[0.1, -0.28, 0.45, 0.43, -0.47]")}
+    """
+
+    _func = staticmethod(strategy_return)
+
+
+class SharpeRatio(_AnnualisedTradingMetric):
     __doc__ = f"""Annualised Sharpe ratio of trading the forecast's sign, for sktime.
 
     See :func:`sharpe_ratio`; each evaluation window is traded on its own, so it needs
@@ -1414,24 +1419,10 @@ class SharpeRatio(_ColumnwiseMetric):
     {_TRADING_EXAMPLE.format(name="SharpeRatio", values="[0.61, -1.57, 5.92, 6.43, -2.11]")}
     """
 
-    _tags = {"lower_is_better": False}
     _func = staticmethod(sharpe_ratio)
-    _params = ("cost_bps", "periods_per_year", "returns")
-
-    def __init__(self, cost_bps=0.0, periods_per_year=252, returns="log",
-                 multioutput="uniform_average", multilevel="uniform_average", by_index=False):
-        self.cost_bps = cost_bps
-        self.periods_per_year = periods_per_year
-        self.returns = returns
-        super().__init__(multioutput=multioutput, multilevel=multilevel, by_index=by_index)
-
-    @classmethod
-    def get_test_params(cls, parameter_set="default"):
-        """Return testing parameter settings: no costs, and monthly with costs."""
-        return [{}, {"cost_bps": 5.0, "periods_per_year": 12}]
 
 
-class SortinoRatio(_ColumnwiseMetric):
+class SortinoRatio(_AnnualisedTradingMetric):
     __doc__ = f"""Annualised Sortino ratio of trading the forecast's sign, for sktime.
 
     See :func:`sortino_ratio`; each evaluation window is traded on its own. Higher is
@@ -1442,21 +1433,7 @@ class SortinoRatio(_ColumnwiseMetric):
     {_TRADING_EXAMPLE.format(name="SortinoRatio", values="[0.98, -2.11, 11.82, 17.66, -2.57]")}
     """
 
-    _tags = {"lower_is_better": False}
     _func = staticmethod(sortino_ratio)
-    _params = ("cost_bps", "periods_per_year", "returns")
-
-    def __init__(self, cost_bps=0.0, periods_per_year=252, returns="log",
-                 multioutput="uniform_average", multilevel="uniform_average", by_index=False):
-        self.cost_bps = cost_bps
-        self.periods_per_year = periods_per_year
-        self.returns = returns
-        super().__init__(multioutput=multioutput, multilevel=multilevel, by_index=by_index)
-
-    @classmethod
-    def get_test_params(cls, parameter_set="default"):
-        """Return testing parameter settings: no costs, and monthly with costs."""
-        return [{}, {"cost_bps": 5.0, "periods_per_year": 12}]
 
 
 class MaxDrawdown(_ColumnwiseMetric):
