@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up a private virtual environment and run skfin's main job or its tests.
 
-    python3 tasks.py backtest [ARGS...]   # walk-forward backtest on bundled S&P 500 data
+    python3 tasks.py backtest [ARGS...]   # skfin backtest: walk-forward on bundled S&P 500 data
     python3 tasks.py test [PYTEST ARGS...]
 
 Needs only a Python >= 3.10 on the PATH. The first call creates ``.venv`` (or
@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
     if task == "test":
         cmd = [python, "-m", "pytest", "-n", "2", "--dist", "loadgroup", *rest]
     else:
-        cmd = [python, ROOT / "examples" / "quickstart.py", *rest]
+        cmd = [python, "-m", "skfin", "backtest", *rest]
     return subprocess.run([str(c) for c in cmd], cwd=ROOT).returncode
 
 

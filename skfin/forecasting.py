@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
-from sktime.forecasting.base import BaseForecaster
+from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from skfin import nets
 from skfin.engine.data import WindowDataset
@@ -20,8 +20,10 @@ from skfin.engine.device import resolve_device
 from skfin.engine.estimator import NeuralEstimatorMixin, as_numeric, check_finite, fill_doc
 
 __all__ = ["NeuralForecaster", "MLPForecaster", "LSTMForecaster", "GRUForecaster",
-           "AttentionLSTMForecaster", "ResidualLSTMForecaster", "CNNLSTMForecaster",
-           "TCNForecaster", "WaveNetForecaster"]
+           "AttentionLSTMForecaster", "ResidualLSTMForecaster", "BayesianLSTMForecaster",
+           "CNNLSTMForecaster", "TCNForecaster", "WaveNetForecaster",
+           "TransformerForecaster", "PatchTSTForecaster", "AutoformerForecaster",
+           "NBEATSForecaster", "MultiTaskForecaster", "TFTForecaster"]
 
 def _check_input(data, what: str) -> None:
     """Name the first NaN, unsorted or duplicated time stamp before sktime converts ``data``."""
@@ -69,6 +71,10 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
     # The forecaster keeps the data that update() fine-tunes on itself (``_seen``), so
     # sktime need not store a second copy (and stops warning about its default changing).
     _config = {"remember_data": False}
+    # Opt-in for nets with a decoder over known-future covariates (TFT): X's rows at the
+    # forecast steps are fed as ``x_future`` (n_future = X's columns), next to X's past in
+    # the window, and predict needs X for every step 1..horizon after the cutoff.
+    _uses_future_X = False
 
     def _init(self, params: dict) -> None:
         """Store the constructor's arguments unchanged, then run sktime's set-up."""
@@ -113,10 +119,45 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
                 f"got {len(values)}. Pass a longer series, or lower window or fh."
             )
         series = torch.as_tensor(values, device=device)
+        future = series[:, self.n_targets_:] if self._future_covariates() else None
         return WindowDataset(
             series, torch.arange(self.window - 1, len(values) - self.horizon_, device=device),
             self.window, targets=series[:, :self.n_targets_],
-            target_offsets=torch.arange(1, self.horizon_ + 1, device=device))
+            target_offsets=torch.arange(1, self.horizon_ + 1, device=device), future=future)
+
+    def _future_covariates(self) -> bool:
+        return self._uses_future_X and self.n_exog_ > 0
+
+    def _future_X(self, X: pd.DataFrame | None) -> np.ndarray:
+        """Standardised X ``[horizon, n_exog]`` at steps 1..horizon after the cutoff."""
+        name = type(self).__name__
+        ahead = ForecastingHorizon(np.arange(1, self.horizon_ + 1), is_relative=True)
+        index = ahead.to_absolute_index(self.cutoff)
+        span = f"{index[0]} .. {index[-1]}"
+        if X is None:
+            raise ValueError(
+                f"{name} was fitted with exogenous X, which it reads as known-future "
+                f"covariates: pass X with rows for the {self.horizon_} steps after the cutoff "
+                f"({span}) to predict, e.g. f.predict(fh, X=X_future)."
+            )
+        missing = index.difference(X.index)
+        if len(missing):
+            raise ValueError(
+                f"X passed to {name}.predict lacks {len(missing)} of the {self.horizon_} rows "
+                f"after the cutoff that it reads as known-future covariates (first missing: "
+                f"{missing[0]}). Pass X with a row for every step {span}, even when fh asks "
+                "for fewer steps."
+            )
+        columns = list(self._seen[1].columns)
+        if set(X.columns) != set(columns):
+            raise ValueError(
+                f"X passed to {name}.predict has columns {list(X.columns)}; it was fitted "
+                f"with {columns}. Pass the same columns."
+            )
+        values = as_numeric(X.loc[index, columns], "X").to_numpy(np.float64)
+        check_finite(values, "X", columns, index)
+        loc, scale = self.loc_[self.n_targets_:], self.scale_[self.n_targets_:]
+        return ((values - loc) / scale).astype(np.float32)
 
     def _steps(self, fh) -> np.ndarray:
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
@@ -156,7 +197,8 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         else:
             self.loc_, self.scale_ = np.zeros(values.shape[1]), np.ones(values.shape[1])
         self._train(self._training_set(), n_features=values.shape[1], window=self.window,
-                    horizon=self.horizon_, n_targets=self.n_targets_)
+                    horizon=self.horizon_, n_targets=self.n_targets_,
+                    **({"n_future": self.n_exog_} if self._uses_future_X else {}))
         return self
 
     def _update(self, y, X=None, update_params=True):
@@ -171,7 +213,8 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
             self._finetune(self._training_set(), self.update_epochs)
         return self
 
-    def _last_window(self) -> WindowDataset:
+    def _last_window(self, X_future: pd.DataFrame | None = None) -> WindowDataset:
+        """The last window; with ``_uses_future_X``, also ``X_future`` at steps 1..horizon."""
         y, X = self._seen
         values = self._frame(y.iloc[-self.window:], None if X is None else X.iloc[-self.window:])
         if len(values) < self.window:
@@ -180,8 +223,13 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
                 f"forecast; only {len(values)} are known."
             )
         features = torch.as_tensor(values, device=self.net_.device)
-        return WindowDataset(features, torch.tensor([self.window - 1], device=features.device),
-                             self.window)
+        end = torch.tensor([self.window - 1], device=features.device)
+        if not self._future_covariates():
+            return WindowDataset(features, end, self.window)
+        rows = np.concatenate([values[:, self.n_targets_:], self._future_X(X_future)])  # [W+H, K]
+        return WindowDataset(features, end, self.window,
+                             target_offsets=torch.arange(1, self.horizon_ + 1, device=features.device),
+                             future=torch.as_tensor(rows, device=features.device))
 
     def _unscale(self, values: np.ndarray) -> np.ndarray:
         """Map standardised target values ``[..., T, ...]`` (T on axis 1) back to levels."""
@@ -191,7 +239,7 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
 
     def _predict(self, fh, X=None):
         steps = self._steps(fh)
-        point = self._point(self._forward(self._last_window()))[0]            # [H, T]
+        point = self._point(self._forward(self._last_window(X)))[0]           # [H, T]
         values = self._unscale(point[steps - 1])                              # [len(fh), T]
         index = fh.to_absolute_index(self.cutoff)
         return pd.DataFrame(values, index=index, columns=self._seen[0].columns)
@@ -199,7 +247,7 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
     def _predict_quantiles(self, fh, X=None, alpha=None):
         steps = self._steps(fh)
         levels = [float(a) for a in alpha]
-        q = self._quantiles(self._forward(self._last_window()), levels)[0]    # [H, T, L]
+        q = self._quantiles(self._forward(self._last_window(X)), levels)[0]   # [H, T, L]
         q = self._unscale(q[steps - 1])                                       # [len(fh), T, L]
         columns = pd.MultiIndex.from_product([list(self._seen[0].columns), alpha])
         return pd.DataFrame(q.reshape(len(steps), -1), index=fh.to_absolute_index(self.cutoff),
@@ -243,7 +291,8 @@ class MLPForecaster(NeuralForecaster):
     _net = nets.MLP
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
-                 output="point", quantiles=None, loss=None, max_epochs=100, batch_size=64,
+                 output="point", quantiles=None,
+                 uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
                  random_state=None, verbose=0, update_epochs=2, scale=True):
@@ -279,6 +328,7 @@ class LSTMForecaster(NeuralForecaster):
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
                  bidirectional=False, attention=False, output="point", quantiles=None,
+                 uncertainty="head", n_samples=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
                  mixed_precision=False, device="auto", random_state=None, verbose=0,
@@ -312,6 +362,7 @@ class GRUForecaster(NeuralForecaster):
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
                  bidirectional=False, attention=False, output="point", quantiles=None,
+                 uncertainty="head", n_samples=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
                  mixed_precision=False, device="auto", random_state=None, verbose=0,
@@ -352,7 +403,8 @@ class AttentionLSTMForecaster(NeuralForecaster):
     _net = nets.AttentionLSTM
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
-                 bidirectional=False, output="point", quantiles=None, loss=None,
+                 bidirectional=False, output="point", quantiles=None,
+                 uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
                  device="auto", random_state=None, verbose=0, update_epochs=2, scale=True):
@@ -392,8 +444,59 @@ class ResidualLSTMForecaster(NeuralForecaster):
     _net = nets.ResidualLSTM
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=2, dropout=0.1,
-                 output="point", quantiles=None, loss=None, max_epochs=100, batch_size=64,
+                 output="point", quantiles=None,
+                 uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
+                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 random_state=None, verbose=0, update_epochs=2, scale=True):
+        self._init(locals())
+
+
+@fill_doc
+class BayesianLSTMForecaster(NeuralForecaster):
+    """LSTM with variational dropout and a Gaussian head, sampled by MC dropout, as a forecaster.
+
+    Intervals come from the mixture of the ``n_samples`` dropout passes' Gaussians (noise
+    plus model uncertainty); the point forecast is the passes' mean. See
+    :class:`skfin.nets.BayesianLSTM`.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.2
+        Time-locked dropout on the input and every layer's output, and dropout before the
+        head; it must be > 0 for MC-dropout sampling.
+    {common_params}
+    {forecaster_params}
+
+    Notes
+    -----
+    The default learning rate is 3e-3, not 1e-3: the likelihood's gradient for the mean is
+    scaled by ``1 / scale**2`` and dropout adds noise, so at 1e-3 early stopping on a short
+    validation tail often ends training before the mean is learned.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import BayesianLSTMForecaster
+    >>> close = load_sp500()["Close"].reset_index(drop=True)   # count in trading days
+    >>> r = 100 * np.log(close).diff().dropna().iloc[-1500:]
+    >>> f = BayesianLSTMForecaster(window=20, max_epochs=2, n_samples=20,
+    ...                            random_state=0).fit(r, fh=[1, 2, 3])
+    >>> f.predict_interval(coverage=[0.8, 0.95]).shape
+    (3, 4)
+    """
+
+    _net = nets.BayesianLSTM
+
+    def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.2,
+                 output="gaussian", quantiles=None,
+                 uncertainty="mc_dropout", n_samples=50, loss=None, max_epochs=100,
+                 batch_size=64, lr=3e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
                  random_state=None, verbose=0, update_epochs=2, scale=True):
         self._init(locals())
@@ -439,7 +542,8 @@ class CNNLSTMForecaster(NeuralForecaster):
     _net = nets.CNNLSTM
 
     def __init__(self, *, window=32, channels=64, kernel_size=3, pool_size=1, hidden_size=32,
-                 num_layers=1, dropout=0.1, output="point", quantiles=None, loss=None,
+                 num_layers=1, dropout=0.1, output="point", quantiles=None,
+                 uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
                  device="auto", random_state=None, verbose=0, update_epochs=2, scale=True):
@@ -484,7 +588,8 @@ class TCNForecaster(NeuralForecaster):
     _net = nets.TCN
 
     def __init__(self, *, window=32, hidden_size=16, kernel_size=3, num_blocks=4, dropout=0.1,
-                 weight_norm=True, output="point", quantiles=None, loss=None, max_epochs=100,
+                 weight_norm=True, output="point", quantiles=None,
+                 uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
                  random_state=None, verbose=0, update_epochs=2, scale=True):
@@ -537,7 +642,8 @@ class WaveNetForecaster(NeuralForecaster):
     _net = nets.WaveNet
 
     def __init__(self, *, window=32, hidden_size=16, kernel_size=2, num_layers=5, num_cycles=2,
-                 dropout=0.1, output="point", quantiles=None, loss=None, max_epochs=100,
+                 dropout=0.1, output="point", quantiles=None,
+                 uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
                  random_state=None, verbose=0, update_epochs=2, scale=True):
@@ -552,4 +658,339 @@ class WaveNetForecaster(NeuralForecaster):
             {"window": 3, "hidden_size": 4, "kernel_size": 3, "num_layers": 1, "num_cycles": 1,
              "max_epochs": 1, "output": "quantile", "valid_fraction": 0.0, "update_epochs": 1,
              "random_state": 1},
+        ]
+
+
+@fill_doc
+class TransformerForecaster(NeuralForecaster):
+    """Transformer encoder over the past window (Vaswani et al., 2017), as a forecaster.
+
+    See :class:`skfin.nets.Transformer`.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    {transformer_params}
+    {common_params}
+    {forecaster_params}
+
+    References
+    ----------
+    Vaswani et al. (2017), "Attention is all you need", NeurIPS.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import TransformerForecaster
+    >>> close = load_sp500()["Close"].reset_index(drop=True)   # count in trading days
+    >>> r = 100 * np.log(close).diff().dropna().iloc[-1500:]
+    >>> f = TransformerForecaster(window=20, max_epochs=2, output="student_t",
+    ...                           random_state=0).fit(r, fh=[1, 2, 3, 4, 5])
+    >>> f.predict_interval(coverage=0.9).shape
+    (5, 2)
+    """
+
+    _net = nets.Transformer
+
+    def __init__(self, *, window=32, d_model=32, n_heads=4, num_layers=2, dim_feedforward=64,
+                 dropout=0.1, norm="pre", readout="last", causal=False, output="point",
+                 quantiles=None, uncertainty="head", n_samples=50, loss=None, max_epochs=100,
+                 batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
+                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 random_state=None, verbose=0, update_epochs=2, scale=True):
+        self._init(locals())
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Two tiny configurations (post-norm, mean readout and causal mask in the second)."""
+        return [
+            {"window": 5, "d_model": 8, "n_heads": 2, "num_layers": 1, "dim_feedforward": 16,
+             "max_epochs": 2, "batch_size": 16, "random_state": 0},
+            {"window": 3, "d_model": 4, "n_heads": 1, "num_layers": 1, "dim_feedforward": 8,
+             "norm": "post", "readout": "mean", "causal": True, "max_epochs": 1,
+             "output": "quantile", "valid_fraction": 0.0, "update_epochs": 1,
+             "random_state": 1},
+        ]
+
+
+@fill_doc
+class PatchTSTForecaster(NeuralForecaster):
+    """PatchTST (Nie et al., 2023): channel-independent patch Transformer, as a forecaster.
+
+    ``y`` is the first input channel (exogenous ``X`` columns follow), so RevIN's
+    de-normalisation maps the forecasts back with each window's own statistics of ``y``;
+    see :class:`skfin.nets.PatchTST`.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    {patchtst_params}
+    {common_params}
+    {forecaster_params}
+
+    References
+    ----------
+    Nie, Nguyen, Sinthong and Kalagnanam (2023), "A time series is worth 64 words:
+    long-term forecasting with Transformers", ICLR.
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_airline
+    >>> from skfin.forecasting import PatchTSTForecaster
+    >>> y = load_airline()
+    >>> f = PatchTSTForecaster(window=36, patch_len=12, stride=6, max_epochs=5,
+    ...                        random_state=0).fit(y, fh=list(range(1, 13)))
+    >>> f.predict().shape
+    (12,)
+    """
+
+    _net = nets.PatchTST
+
+    def __init__(self, *, window=32, patch_len=16, stride=8, padding_patch="end", d_model=32,
+                 n_heads=4, num_layers=2, dim_feedforward=64, dropout=0.1, revin=True,
+                 revin_affine=True, output="point", quantiles=None, uncertainty="head",
+                 n_samples=50, loss=None, max_epochs=100, batch_size=64, lr=1e-3,
+                 weight_decay=1e-2, grad_clip=1.0, lr_schedule=None, valid_fraction=0.2,
+                 patience=10, mixed_precision=False, device="auto", random_state=None,
+                 verbose=0, update_epochs=2, scale=True):
+        self._init(locals())
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Two tiny configurations: end-padded patches with RevIN, and plain patches without."""
+        return [
+            {"window": 5, "patch_len": 2, "stride": 1, "d_model": 8, "n_heads": 2,
+             "num_layers": 1, "dim_feedforward": 16, "max_epochs": 2, "batch_size": 16,
+             "random_state": 0},
+            {"window": 3, "patch_len": 2, "stride": 1, "padding_patch": None, "d_model": 4,
+             "n_heads": 1, "num_layers": 1, "dim_feedforward": 8, "revin": False,
+             "max_epochs": 1, "output": "quantile", "valid_fraction": 0.0, "update_epochs": 1,
+             "random_state": 1},
+        ]
+
+
+@fill_doc
+class AutoformerForecaster(NeuralForecaster):
+    """Autoformer (Wu et al., 2021): decomposition Transformer with Auto-Correlation.
+
+    ``net_.module_.explain(x)`` returns the seasonal and trend parts of the window and of
+    the decoder's forecast; see :class:`skfin.nets.Autoformer`.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    {autoformer_params}
+    {common_params}
+    {forecaster_params}
+
+    References
+    ----------
+    Wu, Xu, Wang and Long (2021), "Autoformer: decomposition Transformers with
+    auto-correlation for long-term series forecasting", NeurIPS.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_airline
+    >>> from skfin.forecasting import AutoformerForecaster
+    >>> y = np.log(load_airline())
+    >>> f = AutoformerForecaster(window=36, moving_avg=13, max_epochs=5, output="quantile",
+    ...                          random_state=0).fit(y, fh=list(range(1, 13)))
+    >>> f.predict_quantiles(alpha=[0.1, 0.5, 0.9]).shape
+    (12, 3)
+    """
+
+    _net = nets.Autoformer
+
+    def __init__(self, *, window=32, d_model=32, num_layers=2, num_decoder_layers=1,
+                 dim_feedforward=64, moving_avg=25, factor=1.0, dropout=0.1, output="point",
+                 quantiles=None, uncertainty="head", n_samples=50, loss=None, max_epochs=100,
+                 batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
+                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 random_state=None, verbose=0, update_epochs=2, scale=True):
+        self._init(locals())
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Two tiny configurations; the second's moving average is clamped to its window."""
+        return [
+            {"window": 5, "d_model": 8, "num_layers": 1, "dim_feedforward": 16,
+             "moving_avg": 3, "max_epochs": 2, "batch_size": 16, "random_state": 0},
+            {"window": 3, "d_model": 4, "num_layers": 1, "dim_feedforward": 8, "factor": 2.0,
+             "max_epochs": 1, "output": "quantile", "valid_fraction": 0.0, "update_epochs": 1,
+             "random_state": 1},
+        ]
+
+
+@fill_doc
+class NBEATSForecaster(NeuralForecaster):
+    """N-BEATS (Oreshkin et al., 2020), as an sktime forecaster.
+
+    The blocks backcast ``y`` (all its columns, which come first among the inputs); an
+    exogenous ``X`` is read by every block (as in N-BEATSx) and never backcast. The
+    forecast is the sum of the stacks' forecasts, also for the location (median) of the
+    distribution (quantile) heads; with ``stacks=("trend", "seasonality")``,
+    ``net_.module_.explain(x)`` returns the two parts (on the standardised scale when
+    ``scale=True``). See :mod:`skfin.nets.basis`.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads (the paper uses 2 to 7 horizons).
+    {nbeats_params}
+    {common_params}
+    {forecaster_params}
+
+    References
+    ----------
+    Oreshkin, Carpov, Chapados and Bengio (2020), "N-BEATS: Neural basis expansion analysis
+    for interpretable time series forecasting", ICLR.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_airline
+    >>> from skfin.forecasting import NBEATSForecaster
+    >>> y = np.log(load_airline())
+    >>> f = NBEATSForecaster(window=36, stacks=("trend", "seasonality"), max_epochs=5,
+    ...                      random_state=0).fit(y, fh=list(range(1, 13)))
+    >>> f.predict().shape
+    (12,)
+    """
+
+    _net = nets.NBEATS
+
+    def __init__(self, *, window=32, stacks=("generic",), num_blocks=3, num_layers=4,
+                 hidden_size=64, degree=2, harmonics=None, share_weights=None, dropout=0.0,
+                 output="point", quantiles=None, uncertainty="head", n_samples=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True):
+        self._init(locals())
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Two tiny configurations: generic, and interpretable with a quantile head."""
+        return [
+            {"window": 5, "hidden_size": 8, "num_blocks": 2, "num_layers": 2, "max_epochs": 2,
+             "batch_size": 16, "random_state": 0},
+            {"window": 6, "stacks": ("trend", "seasonality"), "hidden_size": 4, "num_blocks": 1,
+             "num_layers": 1, "max_epochs": 1, "output": "quantile", "valid_fraction": 0.0,
+             "update_epochs": 1, "random_state": 1},
+        ]
+
+
+@fill_doc
+class MultiTaskForecaster(NeuralForecaster):
+    """LSTM with attention pooling and auxiliary volatility and confidence heads, as a forecaster.
+
+    One output per horizon step and per column of ``y`` (asset); two auxiliary heads on the
+    same representation predict ``|y|`` and the probability that the point forecast has the
+    right sign, and add ``vol_weight`` and ``confidence_weight`` times their losses to the
+    training loss (validation uses the main loss alone). ``net_.module_.explain(x)``
+    returns the attention weights and the auxiliary predictions (standardised scale when
+    ``scale=True``). See :mod:`skfin.nets.multitask`.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    {multitask_params}
+    {common_params}
+    {forecaster_params}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from skfin.datasets import load_nasdaq, load_sp500
+    >>> from skfin.forecasting import MultiTaskForecaster
+    >>> close = pd.DataFrame({"sp500": load_sp500()["Close"], "nasdaq": load_nasdaq()["Close"]})
+    >>> r = (100 * np.log(close).diff()).dropna().reset_index(drop=True).iloc[-1000:]
+    >>> f = MultiTaskForecaster(window=20, hidden_size=16, max_epochs=2,
+    ...                         random_state=0).fit(r, fh=[1, 2, 3])
+    >>> f.predict().shape                                   # 3 steps, 2 assets
+    (3, 2)
+    """
+
+    _net = nets.MultiTaskNet
+
+    def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
+                 vol_weight=0.1, confidence_weight=0.1, output="point", quantiles=None,
+                 uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
+                 lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
+                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 random_state=None, verbose=0, update_epochs=2, scale=True):
+        self._init(locals())
+
+
+@fill_doc
+class TFTForecaster(NeuralForecaster):
+    """Temporal Fusion Transformer (Lim et al., 2021), with ``X`` as known-future covariates.
+
+    See :class:`skfin.nets.TFT`. The exogenous ``X`` is read twice: its past rows enter the
+    window next to ``y`` (LSTM encoder), and its rows at the forecast steps ``t+1 .. t+H``
+    feed the LSTM decoder as known-future covariates (calendar features, scheduled
+    events). So ``fit`` needs ``X`` on the index of ``y``, and ``predict`` needs ``X`` with
+    a row for *every* step ``1 .. max(fh)`` after the cutoff (a clear ``ValueError`` says
+    which rows are missing). Without ``X`` the decoder runs on learned position embeddings.
+    ``net_.module_.explain(x, x_future)`` returns the variable-selection weights of the
+    past and future inputs and the attention of each forecast step.
+
+    Parameters
+    ----------
+    window : int, default=16
+        Past observations each forecast reads. Shorter than the other nets' default of
+        32: the TFT runs a GRN per input variable per step, so its cost grows with
+        ``window * n_features``; pass a longer window where the data allow.
+    {tft_params}
+    {common_params}
+    {forecaster_params}
+
+    References
+    ----------
+    Lim, Arik, Loeff and Pfister (2021), "Temporal Fusion Transformers for interpretable
+    multi-horizon time series forecasting", International Journal of Forecasting 37(4).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import TFTForecaster
+    >>> close = load_sp500()["Close"].iloc[-1001:]
+    >>> days = close.index[1:]                                 # the real trading dates
+    >>> r = (100 * np.log(close).diff()).iloc[1:].reset_index(drop=True)
+    >>> X = pd.DataFrame({"dow": days.dayofweek, "month": days.month}, dtype=float)
+    >>> f = TFTForecaster(window=20, max_epochs=2, output="quantile", random_state=0)
+    >>> f = f.fit(r.iloc[:-5], X=X.iloc[:-5], fh=[1, 2, 3, 4, 5])
+    >>> f.predict(X=X.iloc[-5:]).index.tolist()                # calendar of the next 5 days
+    [995, 996, 997, 998, 999]
+    >>> f.predict_interval(X=X.iloc[-5:], coverage=0.8).shape
+    (5, 2)
+    """
+
+    _net = nets.TFT
+    _tags = {"capability:non_contiguous_X": False}   # the decoder reads every step 1..H
+    _uses_future_X = True
+
+    def __init__(self, *, window=16, hidden_size=16, n_heads=4, num_layers=1, dropout=0.1,
+                 output="point", quantiles=None, uncertainty="head", n_samples=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True):
+        self._init(locals())
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Two tiny configurations that keep sktime's conformance suite to seconds."""
+        return [
+            {"window": 5, "hidden_size": 8, "n_heads": 2, "max_epochs": 2, "batch_size": 16,
+             "random_state": 0},
+            {"window": 3, "hidden_size": 4, "n_heads": 1, "max_epochs": 1, "output": "quantile",
+             "valid_fraction": 0.0, "update_epochs": 1, "random_state": 1},
         ]

@@ -19,6 +19,7 @@ function                     sklearn scorer                   sktime metric
 ``empirical_coverage``       ``make_interval_scorer(...)``    sktime's ``EmpiricalCoverage``
 ``mean_interval_width``      ``make_interval_scorer(...)``    sktime's ``IntervalWidth``
 ``winkler_score``            ``make_interval_scorer(...)``    :class:`WinklerScore`
+``qlike``                    ``qlike_scorer``                 :class:`QLIKE`
 ===========================  ===============================  ================================
 
 What is hand-written here, and why (only what scikit-learn and sktime lack):
@@ -28,6 +29,9 @@ What is hand-written here, and why (only what scikit-learn and sktime lack):
   library has them. The sktime classes are thin
   :class:`~sktime.performance_metrics.forecasting.BaseForecastingErrorMetric` subclasses
   so that their parameters (``cost_bps``, ...) clone and show in ``evaluate``'s columns.
+* **QLIKE** (Patton, 2011), the loss that ranks volatility forecasts consistently when
+  they are scored against a noisy proxy such as realized variance: neither library has
+  it.
 * **Winkler interval score** and **CRPS from quantiles**: sktime's ``CRPS`` needs a
   distribution object, and neither library scores intervals with the Winkler score.
   These subclass sktime's probabilistic metric base, as ``PinballLoss`` does.
@@ -74,6 +78,7 @@ __all__ = [
     "empirical_coverage",
     "mean_interval_width",
     "winkler_score",
+    "qlike",
     # sklearn scorers
     "hit_rate_scorer",
     "directional_accuracy_scorer",
@@ -82,6 +87,7 @@ __all__ = [
     "sharpe_ratio_scorer",
     "sortino_ratio_scorer",
     "max_drawdown_scorer",
+    "qlike_scorer",
     "make_quantile_scorer",
     "make_interval_scorer",
     # sktime metrics
@@ -93,6 +99,7 @@ __all__ = [
     "MaxDrawdown",
     "WinklerScore",
     "QuantileCRPS",
+    "QLIKE",
 ]
 
 _RETURNS_KINDS = ("log", "simple")
@@ -1077,6 +1084,91 @@ del _f
 
 
 # ==================================================================================
+# volatility
+# ==================================================================================
+def qlike(y_true, y_pred, *, volatility=False, sample_weight=None) -> float:
+    """QLIKE loss of variance forecasts: ``mean(y / f - log(y / f) - 1)``.
+
+    For a realised variance ``y`` (or any unbiased proxy of the true variance) and a
+    variance forecast ``f``, QLIKE is one of the two losses that rank forecasts as the
+    true variance would (Patton, 2011): noise in the proxy does not change the ranking,
+    unlike the MAE or the MSE of volatilities. It is 0 for a perfect forecast and
+    punishes under-prediction (``f`` too small: a risk understated) more than
+    over-prediction.
+
+    QLIKE is defined on **variances**. For forecasts of a volatility ``sigma`` (a
+    standard deviation, e.g. a realized volatility ``sqrt(sum of r**2)``) pass
+    ``volatility=True``, which squares both ``y_true`` and ``y_pred`` first.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Realised variances (or volatilities with ``volatility=True``), all > 0.
+    y_pred : array-like of the same shape
+        Forecast variances (or volatilities), all > 0.
+    volatility : bool, default=False
+        Whether the inputs are volatilities ``sigma``, scored as ``sigma**2``.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the rows.
+
+    Returns
+    -------
+    float
+        Non-negative; lower is better.
+
+    Raises
+    ------
+    ValueError
+        If a value is not > 0 (the loss is undefined there); the message names the
+        first such row.
+
+    See Also
+    --------
+    QLIKE : the sktime metric.
+
+    References
+    ----------
+    .. [1] A. J. Patton, "Volatility forecast comparison using imperfect volatility
+       proxies", *Journal of Econometrics* 160(1), 2011.
+
+    Examples
+    --------
+    Forecast the S&P 500's 5-day realized variance (percent squared) five days ahead,
+    by last week's value or by the mean of the last year:
+
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.metrics import qlike
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna()
+    >>> rv2 = (r ** 2).rolling(5).sum()                  # 5-day realized variance
+    >>> last_week = rv2.shift(5)
+    >>> last_year = rv2.rolling(250).mean().shift(5)
+    >>> ok = last_year.notna()
+    >>> round(qlike(rv2[ok], last_week[ok]), 4), round(qlike(rv2[ok], last_year[ok]), 4)
+    (0.923, 0.6108)
+    >>> round(qlike(np.sqrt(rv2[ok]), np.sqrt(last_year[ok]), volatility=True), 4)
+    0.6108
+    """
+    func = "qlike"
+    yt, yp = _point_pair(y_true, y_pred, func)
+    w = _row_weights(sample_weight, len(yt), func)
+    for name, a in (("y_true", yt), ("y_pred", yp)):
+        bad = a <= 0
+        if bad.any():
+            row = int(np.argwhere(bad)[0][0])
+            raise ValueError(
+                f"{func}: {name} must be > 0 (variances or volatilities); {int(bad.sum())} "
+                f"value(s) are not, first at row {row}. QLIKE is undefined there: a "
+                "forecast must predict a positive variance."
+            )
+    if volatility:
+        yt, yp = yt ** 2, yp ** 2
+    ratio = yt / yp
+    per_row = np.mean(ratio - np.log(ratio) - 1.0, axis=1)
+    return float(np.average(per_row, weights=w))
+
+
+# ==================================================================================
 # sklearn scorers
 # ==================================================================================
 hit_rate_scorer = make_scorer(hit_rate, greater_is_better=True)
@@ -1086,6 +1178,7 @@ strategy_return_scorer = make_scorer(strategy_return, greater_is_better=True)
 sharpe_ratio_scorer = make_scorer(sharpe_ratio, greater_is_better=True)
 sortino_ratio_scorer = make_scorer(sortino_ratio, greater_is_better=True)
 max_drawdown_scorer = make_scorer(max_drawdown, greater_is_better=False)
+qlike_scorer = make_scorer(qlike, greater_is_better=False)
 
 
 class _LevelsScorer:
@@ -1623,3 +1716,56 @@ class QuantileCRPS(_NamedTargetsMixin, _BaseProbaForecastingErrorMetric):
     def get_test_params(cls, parameter_set="default"):
         """Return testing parameter settings: defaults, and three fixed levels."""
         return [{}, {"alpha": [0.1, 0.5, 0.9]}]
+
+
+class QLIKE(_ColumnwiseMetric):
+    """QLIKE loss of variance (or volatility) forecasts, for sktime.
+
+    See :func:`qlike`. Lower is better.
+
+    Parameters
+    ----------
+    volatility : bool, default=False
+        Whether ``y`` holds volatilities ``sigma`` (scored as ``sigma**2``) rather than
+        variances.
+    multioutput : {"uniform_average", "raw_values"} or array-like, default="uniform_average"
+        How to combine several variables.
+    multilevel : {"uniform_average", "uniform_average_time", "raw_values"}, \
+default="uniform_average"
+        How to combine the instances of panel or hierarchical data.
+    by_index : bool, default=False
+        Whether calling the metric returns one value per time point (jackknife
+        pseudo-values, sktime's default) instead of one overall value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktime.forecasting.model_evaluation import evaluate
+    >>> from sktime.forecasting.naive import NaiveForecaster
+    >>> from sktime.split import ExpandingWindowSplitter
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.metrics import QLIKE
+    >>> close = load_sp500()["Close"].reset_index(drop=True)
+    >>> r = 100 * np.log(close).diff().dropna()
+    >>> rv = np.sqrt((r ** 2).rolling(5).sum()).dropna()      # 5-day realized volatility
+    >>> cv = ExpandingWindowSplitter(fh=list(range(1, 21)), initial_window=4000,
+    ...                              step_length=250)
+    >>> res = evaluate(NaiveForecaster("mean", window_length=250), cv, rv,
+    ...                scoring=QLIKE(volatility=True))
+    >>> res["test_QLIKE"].round(2).tolist()
+    [1.14, 0.33, 0.54, 0.15, 1.24]
+    """
+
+    _tags = {"lower_is_better": True}
+    _params = ("volatility",)
+    _func = staticmethod(qlike)
+
+    def __init__(self, volatility=False, multioutput="uniform_average",
+                 multilevel="uniform_average", by_index=False):
+        self.volatility = volatility
+        super().__init__(multioutput=multioutput, multilevel=multilevel, by_index=by_index)
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Return testing parameter settings: variances, and volatilities."""
+        return [{}, {"volatility": True}]

@@ -540,12 +540,18 @@ _SKIP_SORTINO = {
                                  "(and nan != nan)",
 }
 
+_SKIP_QLIKE = {
+    name: "these sktime tests draw normal values, negative half the time; QLIKE is "
+          "defined on positive variances and refuses others with a ValueError"
+    for name in ("test_uniform_average_time", "test_metric_weights")
+}
 
 @pytest.mark.parametrize("cls,skip", [
     (M.HitRate, {}), (M.DirectionalAccuracy, {}),
     (M.StrategyReturn, _SKIP_TRADING), (M.SharpeRatio, _SKIP_TRADING),
     (M.SortinoRatio, {**_SKIP_TRADING, **_SKIP_SORTINO}), (M.MaxDrawdown, _SKIP_TRADING),
     (M.WinklerScore, {}), (M.QuantileCRPS, {}),
+    (M.QLIKE, _SKIP_QLIKE),
 ], ids=lambda v: getattr(v, "__name__", None))
 def test_sktime_conformance(cls, skip):
     import warnings
@@ -556,3 +562,56 @@ def test_sktime_conformance(cls, skip):
                                   tests_to_exclude=list({**_SKIP_ALL, **skip}))
     failed = {name: str(r)[:300] for name, r in results.items() if r != "PASSED"}
     assert results and not failed, failed
+
+
+# -- QLIKE -------------------------------------------------------------------------------
+def _realized():
+    """S&P 500 5-day realized variance (percent squared) and two forecasts of it."""
+    r = 100 * _returns()
+    rv2 = (r ** 2).rolling(5).sum()
+    last_week, last_year = rv2.shift(5), rv2.rolling(250).mean().shift(5)
+    ok = last_year.notna()
+    return rv2[ok].to_numpy(), last_week[ok].to_numpy(), last_year[ok].to_numpy()
+
+
+def test_qlike_matches_numpy_on_realized_variance():
+    y, week, year = _realized()
+    for f in (week, year):
+        direct = np.mean(y / f - np.log(y / f) - 1)
+        assert M.qlike(y, f) == pytest.approx(direct, rel=1e-12)
+        # volatilities are scored as their squares
+        assert M.qlike(np.sqrt(y), np.sqrt(f), volatility=True) == pytest.approx(direct)
+    # the one-year mean beats last week's value (Patton's robust ranking)
+    assert M.qlike(y, year) < M.qlike(y, week)
+    assert M.qlike(y, y) == 0.0
+    w = np.arange(len(y), dtype=float)
+    direct = np.average(y / year - np.log(y / year) - 1, weights=w)
+    assert M.qlike(y, year, sample_weight=w) == pytest.approx(direct)
+
+
+def test_qlike_scorer_and_sktime_metric_agree_with_the_function():
+    y, _, year = _realized()
+    metric = M.QLIKE(volatility=True)
+    assert metric.get_tag("lower_is_better") is True
+    s = pd.Series(np.sqrt(y))
+    assert metric(s, pd.Series(np.sqrt(year))) == pytest.approx(M.qlike(y, year))
+
+    class Fixed(RegressorMixin, BaseEstimator):
+        def fit(self, X, y):
+            return self
+
+        def predict(self, X):
+            return X[:, 0]
+
+    X = year[:, None]
+    assert M.qlike_scorer(Fixed().fit(X, y), X, y) == pytest.approx(-M.qlike(y, year))
+
+
+def test_qlike_refuses_non_positive_values():
+    y, week, _ = _realized()
+    bad = week.copy()
+    bad[7] = 0.0
+    with pytest.raises(ValueError, match="y_pred must be > 0.*first at row 7"):
+        M.qlike(y, bad)
+    with pytest.raises(ValueError, match="y_true must be > 0"):
+        M.qlike(-y, week)

@@ -34,6 +34,11 @@ class WindowDataset(Dataset):
         or a series ``[n_rows, n_targets]`` read at ``ends + target_offsets``.
     target_offsets : Tensor of int64, default=None
         ``[horizon]`` offsets (e.g. ``1..H`` for direct multi-step forecasting).
+    future : Tensor, default=None
+        ``[n_rows, n_future]`` known-future covariates, read at ``ends + target_offsets``
+        (the rows of the targets). A sample is then ``({"x": x, "x_future": x_future}, y)``
+        with ``x_future: [B, horizon, n_future]``, which skorch passes to the net as
+        ``module(x=x, x_future=x_future)``. Needs ``target_offsets``.
 
     Examples
     --------
@@ -47,15 +52,34 @@ class WindowDataset(Dataset):
     ((3, 60, 1), (3, 5, 1))
     >>> bool(y[0, 0, 0] == close[60, 0])
     True
+
+    Known-future covariates (here the day of the week of each target day):
+
+    >>> sp = load_sp500()
+    >>> dow = torch.tensor(sp.index.dayofweek.to_numpy()[:, None], dtype=torch.float32)
+    >>> ds = WindowDataset(close, torch.arange(59, 5026), window=60, targets=close,
+    ...                    target_offsets=torch.arange(1, 6), future=dow)
+    >>> inputs, y = ds[[0, 1, 2]]
+    >>> sorted(inputs), tuple(inputs["x_future"].shape)
+    (['x', 'x_future'], (3, 5, 1))
+    >>> bool((inputs["x_future"][0, :, 0] == dow[60:65, 0]).all())
+    True
     """
 
     def __init__(self, features: Tensor, ends: Tensor, window: int,
-                 targets: Tensor | None = None, target_offsets: Tensor | None = None):
+                 targets: Tensor | None = None, target_offsets: Tensor | None = None,
+                 future: Tensor | None = None):
+        if future is not None and target_offsets is None:
+            raise ValueError(
+                "WindowDataset reads known-future covariates at ends + target_offsets; pass "
+                "target_offsets (e.g. torch.arange(1, horizon + 1)) together with future."
+            )
         self.features = features
         self.ends = ends
         self.window = window
         self.targets = targets
         self.target_offsets = target_offsets
+        self.future = future
         device = features.device
         self._back = torch.arange(window - 1, -1, -1, device=device)        # [W]: W-1 .. 0
 
@@ -71,6 +95,8 @@ class WindowDataset(Dataset):
         else:
             rows = (ends.unsqueeze(1) - self._back).clamp_min(0)             # [B, W]
             x = self.features[rows]                                          # [B, W, F]
+        if self.future is not None:                                          # [B, H, K]
+            x = {"x": x, "x_future": self.future[ends.unsqueeze(1) + self.target_offsets]}
         if self.targets is None:
             return x, None
         if self.target_offsets is None:
@@ -81,7 +107,7 @@ class WindowDataset(Dataset):
         """Dataset of the samples at ``positions`` (sharing the same storage)."""
         positions = torch.as_tensor(positions, dtype=torch.long)
         return WindowDataset(self.features, self.ends[positions], self.window,
-                             self.targets, self.target_offsets)
+                             self.targets, self.target_offsets, self.future)
 
 
 class TimeOrderedSplit:

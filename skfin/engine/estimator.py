@@ -9,6 +9,7 @@ settings here, in :meth:`NeuralEstimatorMixin._build_engine`, and nowhere else.
 from __future__ import annotations
 
 import inspect
+import re
 import warnings
 from numbers import Integral, Real
 
@@ -27,13 +28,17 @@ from skfin.engine.callbacks import DivergenceGuard, EpochProgressBar, TrainingDi
 from skfin.engine.data import TimeOrderedSplit, WindowDataset
 from skfin.engine.device import resolve_device
 from skfin.engine.net import SkfinNet
+from skfin.engine.sampling import dropout_rate, mc_dropout, mixture_quantiles
 from skfin.losses import POINT_LOSSES, loss_for
 from skfin.nets.heads import OUTPUTS
 
 __all__ = ["NeuralEstimatorMixin", "COMMON_PARAMS_DOC", "fill_doc", "check_finite", "as_numeric"]
 
 #: Arguments of every net that the engine fills in from the data, not from the user.
-_CONTRACT_ARGS = {"self", "n_features", "window", "horizon", "n_targets", "output", "quantiles"}
+#: ``n_future`` and ``n_static`` (covariates of nets that read them, e.g. TFT) are passed
+#: by the face to :meth:`NeuralEstimatorMixin._train` as extra ``module_args``.
+_CONTRACT_ARGS = {"self", "n_features", "window", "horizon", "n_targets", "output", "quantiles",
+                  "n_future", "n_static"}
 
 PARAMETER_CONSTRAINTS = {
     "window": [Interval(Integral, 1, None, closed="left")],
@@ -48,8 +53,32 @@ PARAMETER_CONSTRAINTS = {
     "num_blocks": [Interval(Integral, 1, None, closed="left")],
     "num_cycles": [Interval(Integral, 1, None, closed="left")],
     "weight_norm": ["boolean"],
+    "d_model": [Interval(Integral, 1, None, closed="left")],
+    "n_heads": [Interval(Integral, 1, None, closed="left")],
+    "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
+    "norm": [StrOptions({"pre", "post"})],
+    "readout": [StrOptions({"last", "mean"})],
+    "causal": ["boolean"],
+    "patch_len": [Interval(Integral, 1, None, closed="left")],
+    "stride": [Interval(Integral, 1, None, closed="left")],
+    "padding_patch": [StrOptions({"end"}), None],
+    "revin": ["boolean"],
+    "revin_affine": ["boolean"],
+    "num_decoder_layers": [Interval(Integral, 1, None, closed="left")],
+    "moving_avg": [Interval(Integral, 1, None, closed="left")],
+    "factor": [Interval(Real, 0, None, closed="neither")],
+    # N-BEATS: the entries of ``stacks`` are checked by the net, which names the valid ones.
+    "stacks": [tuple, list],
+    "degree": [Interval(Integral, 0, None, closed="left")],
+    "harmonics": [Interval(Integral, 1, None, closed="left"), None],
+    "share_weights": ["boolean", None],
+    # MultiTaskNet's auxiliary loss weights.
+    "vol_weight": [Interval(Real, 0, None, closed="left")],
+    "confidence_weight": [Interval(Real, 0, None, closed="left")],
     "output": [StrOptions(set(OUTPUTS))],
     "quantiles": ["array-like", None],
+    "uncertainty": [StrOptions({"head", "mc_dropout"})],
+    "n_samples": [Interval(Integral, 2, None, closed="left")],
     "loss": [StrOptions({*POINT_LOSSES, "directional", "sharpe"}), None],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -74,6 +103,13 @@ COMMON_PARAMS_DOC = """\
         Point models take their intervals from the residuals on the validation tail.
     quantiles : array-like of float, default=None
         Levels learned by ``output="quantile"``; None means 0.05, 0.10, ..., 0.95.
+    uncertainty : {"head", "mc_dropout"}, default="head"
+        "head" takes intervals from the head alone (deterministic forward pass).
+        "mc_dropout" keeps dropout on at prediction time and runs ``n_samples`` passes:
+        the point forecast is their mean and the predictive distribution the mixture of
+        the passes' distributions, so the spread between passes widens the intervals.
+    n_samples : int, default=50
+        Forward passes with ``uncertainty="mc_dropout"`` (seeded by ``random_state``).
     loss : {"mse", "mae", "huber", "directional", "sharpe"}, default=None
         Loss for ``output="point"``; None means "mse".
     max_epochs : int, default=100
@@ -126,6 +162,116 @@ RECURRENT_PARAMS_DOC = """\
     attention : bool, default=False
         Additive attention over the window, read by the head next to the last step."""
 
+TRANSFORMER_PARAMS_DOC = """\
+    d_model : int, default=32
+        Width of the encoder; must be divisible by ``n_heads``.
+    n_heads : int, default=4
+        Attention heads per layer.
+    num_layers : int, default=2
+        Encoder layers.
+    dim_feedforward : int, default=64
+        Width of each layer's feed-forward block.
+    dropout : float, default=0.1
+        On the embedded input, on each sub-layer's output, and before the head.
+    norm : {"pre", "post"}, default="pre"
+        "post" is the paper's ``LayerNorm(x + f(x))``; "pre" is ``x + f(LayerNorm(x))``,
+        which trains stably without a learning-rate warm-up.
+    readout : {"last", "mean"}, default="last"
+        The head reads the last step's encoding, or the mean over steps.
+    causal : bool, default=False
+        Let each step attend only to itself and the steps before it."""
+
+PATCHTST_PARAMS_DOC = """\
+    patch_len : int, default=16
+        Steps per patch; a shorter window is one patch (with a warning).
+    stride : int, default=8
+        Steps between the starts of consecutive patches.
+    padding_patch : {"end"} or None, default="end"
+        Repeat each channel's last value ``stride`` times at the end, adding one patch
+        with the most recent steps.
+    d_model : int, default=32
+        Width of the patch encodings; must be divisible by ``n_heads``.
+    n_heads : int, default=4
+        Attention heads per layer.
+    num_layers : int, default=2
+        Encoder layers (shared by all channels).
+    dim_feedforward : int, default=64
+        Width of each layer's feed-forward block.
+    dropout : float, default=0.1
+        On the patch embeddings, on each sub-layer's output and inside the feed-forward
+        block, and before the head.
+    revin : bool, default=True
+        Reversible instance normalisation: standardise each window's channels by their own
+        mean and standard deviation, and map the outputs back with the statistics of the
+        first input channel(s), which must be the target(s). True suits the forecaster
+        (``y`` is its first input channel); the regressor's target is not an input channel,
+        so its default is False (no instance normalisation at all).
+    revin_affine : bool, default=True
+        With ``revin=True``, learn a per-channel affine map of the normalised inputs."""
+
+AUTOFORMER_PARAMS_DOC = """\
+    d_model : int, default=32
+        Width of the embeddings and of every layer.
+    num_layers : int, default=2
+        Encoder layers.
+    num_decoder_layers : int, default=1
+        Decoder layers.
+    dim_feedforward : int, default=64
+        Width of each layer's feed-forward block.
+    moving_avg : int, default=25
+        Length of the moving average of every series decomposition, clamped to the
+        largest odd number no longer than the decomposed sequence.
+    factor : float, default=1.0
+        Auto-Correlation keeps the ``int(factor * log L)`` best delays (at least 1).
+    dropout : float, default=0.1
+        On the embeddings, after every sub-layer, and before the head."""
+
+NBEATS_PARAMS_DOC = """\
+    stacks : tuple of {"generic", "trend", "seasonality"}, default=("generic",)
+        One basis per stack, in order: a learned linear basis, polynomials of degree
+        ``degree``, or Fourier terms. ``("trend", "seasonality")`` is the interpretable
+        N-BEATS-I, whose ``net_.module_.explain(x)`` splits the forecast into the two.
+    num_blocks : int, default=3
+        Blocks per stack; each block reads what the blocks before it left unexplained.
+    num_layers : int, default=4
+        Fully connected ReLU layers per block.
+    hidden_size : int, default=64
+        Width of those layers.
+    degree : int, default=2
+        Degree of the trend polynomials.
+    harmonics : int or None, default=None
+        Fourier harmonics of the seasonality basis, periods ``horizon / k`` for
+        ``k = 1..harmonics``; None means ``max(1, horizon // 2)``.
+    share_weights : bool or None, default=None
+        Share weights across the blocks of a stack; None shares them in trend and
+        seasonality stacks only, as in the paper.
+    dropout : float, default=0.0
+        After every fully connected layer."""
+
+MULTITASK_PARAMS_DOC = """\
+    hidden_size : int, default=32
+        Width of the feature extractor and of the LSTM.
+    num_layers : int, default=1
+        Stacked LSTM layers.
+    dropout : float, default=0.1
+        Between LSTM layers and before the heads.
+    vol_weight : float, default=0.1
+        Weight of the auxiliary volatility loss, ``MSE(vol, |y|)``.
+    confidence_weight : float, default=0.1
+        Weight of the auxiliary confidence loss, the binary cross-entropy of
+        ``P(sign of the point forecast is right)``."""
+
+TFT_PARAMS_DOC = """\
+    hidden_size : int, default=16
+        Width ``d`` of every block (embeddings, GRNs, LSTMs, attention).
+    n_heads : int, default=4
+        Interpretable attention heads (one shared value projection), each attending in
+        ``max(1, hidden_size // n_heads)`` dimensions.
+    num_layers : int, default=1
+        Layers of the LSTM encoder and of the LSTM decoder.
+    dropout : float, default=0.1
+        Before the gated linear units, on the attention heads and between LSTM layers."""
+
 REGRESSOR_ATTRIBUTES_DOC = """\
     net_ : skfin.engine.SkfinNet
         The fitted skorch engine; ``net_.history`` holds the losses per epoch.
@@ -139,14 +285,40 @@ _DOC_FRAGMENTS = {
     "common_params": COMMON_PARAMS_DOC,
     "forecaster_params": FORECASTER_PARAMS_DOC,
     "recurrent_params": RECURRENT_PARAMS_DOC,
+    "nbeats_params": NBEATS_PARAMS_DOC,
+    "multitask_params": MULTITASK_PARAMS_DOC,
+    "tft_params": TFT_PARAMS_DOC,
     "regressor_attributes": REGRESSOR_ATTRIBUTES_DOC,
+    "transformer_params": TRANSFORMER_PARAMS_DOC,
+    "patchtst_params": PATCHTST_PARAMS_DOC,
+    "autoformer_params": AUTOFORMER_PARAMS_DOC,
 }
 
 
+_PARAM_LINE = re.compile(r"^(    (\w+) : .*, default=)(.+)$", re.MULTILINE)
+
+
+def _default_text(value) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
 def fill_doc(cls):
-    """Fill the shared docstring sections into a class docstring's ``{placeholders}``."""
+    """Fill the shared docstring sections into a class docstring's ``{placeholders}``.
+
+    The ``default=`` of every documented parameter is then set from the signature of
+    ``cls.__init__``, so a class whose defaults differ from the shared text (say,
+    ``output="gaussian"``) is documented with its own.
+    """
     for name, text in _DOC_FRAGMENTS.items():
         cls.__doc__ = cls.__doc__.replace("    {" + name + "}", text)
+    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+
+    def own_default(match: re.Match) -> str:
+        name = match.group(2)
+        return match.group(0) if name not in defaults else match.group(1) + _default_text(defaults[name])
+
+    cls.__doc__ = _PARAM_LINE.sub(own_default, cls.__doc__)
     return cls
 
 
@@ -210,6 +382,11 @@ class NeuralEstimatorMixin:
                 f"loss={self.loss!r} applies to output='point' only; output={self.output!r} "
                 "is trained by its own scoring rule. Leave loss=None."
             )
+        if self.uncertainty == "mc_dropout" and getattr(self, "dropout", None) == 0:
+            raise ValueError(
+                f"uncertainty='mc_dropout' samples the net's dropout, but dropout=0. Set "
+                "dropout > 0 (e.g. 0.1), or use uncertainty='head'."
+            )
         if self.quantiles is not None:
             q = np.asarray(self.quantiles, dtype=float)
             if q.ndim != 1 or len(q) < 2 or not ((q > 0) & (q < 1)).all() or len(set(q)) != len(q):
@@ -224,7 +401,8 @@ class NeuralEstimatorMixin:
         return {name: params[name] for name in names if name in params}
 
     # -- training --------------------------------------------------------------------
-    def _build_engine(self, *, n_samples, n_features, window, horizon, n_targets) -> SkfinNet:
+    def _build_engine(self, *, n_samples, n_features, window, horizon, n_targets,
+                      **module_args) -> SkfinNet:
         device = resolve_device(self.device)
         if self.mixed_precision and not device.startswith("cuda"):
             warnings.warn(f"mixed_precision=True needs CUDA; training in float32 on {device}.",
@@ -256,7 +434,7 @@ class NeuralEstimatorMixin:
         module_kwargs = dict(n_features=n_features, window=window, horizon=horizon,
                              n_targets=n_targets, output=self.output,
                              quantiles=None if self.quantiles is None else tuple(map(float, self.quantiles)),
-                             **self._net_kwargs())
+                             **self._net_kwargs(), **module_args)
         return SkfinNet(
             self._net,
             loss_for(self.output, self.loss, module_kwargs["quantiles"]),
@@ -274,10 +452,15 @@ class NeuralEstimatorMixin:
             **{f"module__{k}": v for k, v in module_kwargs.items()},
         )
 
-    def _train(self, dataset: WindowDataset, *, n_features, window, horizon, n_targets) -> None:
-        """Fit a fresh engine on ``dataset``; set ``net_`` (and ``residuals_`` for point heads)."""
+    def _train(self, dataset: WindowDataset, *, n_features, window, horizon, n_targets,
+               **module_args) -> None:
+        """Fit a fresh engine on ``dataset``; set ``net_`` (and ``residuals_`` for point heads).
+
+        ``module_args`` are further contract arguments of the net that the face reads from
+        the data (e.g. ``n_future`` for the TFT's known-future covariates).
+        """
         net = self._build_engine(n_samples=len(dataset), n_features=n_features, window=window,
-                                 horizon=horizon, n_targets=n_targets)
+                                 horizon=horizon, n_targets=n_targets, **module_args)
         try:
             net.fit(dataset)
         except TrainingDivergedError:
@@ -308,17 +491,52 @@ class NeuralEstimatorMixin:
 
     # -- prediction ------------------------------------------------------------------
     def _forward(self, dataset: WindowDataset) -> torch.Tensor:
-        """Head parameters ``[n, H, T, P]`` on the CPU, in evaluation mode."""
+        """Head parameters on the CPU: ``[n, H, T, P]``, or ``[S, n, H, T, P]`` for MC dropout."""
+        if self.uncertainty == "mc_dropout":
+            return self._forward_mc(dataset)
         with torch.inference_mode():
             return self.net_.forward(dataset, training=False, device="cpu")
 
+    def _forward_mc(self, dataset: WindowDataset) -> torch.Tensor:
+        """``n_samples`` dropout draws in one batched pass: each window is repeated."""
+        module = self.net_.module_
+        if dropout_rate(module) == 0:
+            raise ValueError(
+                f"uncertainty='mc_dropout' needs dropout, but {type(self).__name__}'s net has "
+                "none (dropout=0). Set dropout > 0 (e.g. 0.1) and refit, or use "
+                "uncertainty='head'."
+            )
+        repeated = dataset.subset(torch.arange(len(dataset)).repeat(self.n_samples))
+        with mc_dropout(module, seed=self.net_.seed + 1):
+            params = self.net_.forward(repeated, training=False, device="cpu")
+        return params.view(self.n_samples, len(dataset), *params.shape[1:])
+
     def _point(self, params: torch.Tensor) -> np.ndarray:
-        return self.net_.module_.head.point(params).double().numpy()
+        point = self.net_.module_.head.point(params).double().numpy()
+        return point.mean(axis=0) if params.ndim == 5 else point
 
     def _quantiles(self, params: torch.Tensor, levels) -> np.ndarray:
         """Predictive quantiles ``[n, H, T, L]`` at ``levels``."""
         levels = [float(a) for a in levels]
+        if params.ndim == 5:                                           # MC-dropout mixture
+            head = self.net_.module_.head
+            span = ((float(head.levels.min()), float(head.levels.max()))
+                    if self.output == "quantile" else (0.0, 1.0))
+            if self.output == "quantile":
+                head.quantiles(params[:1, :1], levels)                 # range check, message
+            chunks = torch.split(params, 256, dim=1)                     # bound the memory
+            return np.concatenate([
+                mixture_quantiles(lambda grid: self._component_quantiles(part, grid), levels,
+                                  grid_range=span) for part in chunks])
         if self.output != "point":
             return self.net_.module_.head.quantiles(params, levels).double().numpy()
         offsets = np.quantile(self.residuals_, levels, axis=0)          # [L, H, T]
         return self._point(params)[..., None] + np.moveaxis(offsets, 0, -1)
+
+    def _component_quantiles(self, params: torch.Tensor, grid) -> np.ndarray:
+        """Quantiles ``[..., len(grid)]`` of each draw's distribution (point: plus residuals)."""
+        if self.output != "point":
+            return self.net_.module_.head.quantiles(params, list(grid)).double().numpy()
+        point = self.net_.module_.head.point(params).double().numpy()  # [S, n, H, T]
+        offsets = np.quantile(self.residuals_, grid, axis=0)            # [M, H, T]
+        return point[..., None] + np.moveaxis(offsets, 0, -1)

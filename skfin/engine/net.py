@@ -7,6 +7,7 @@ What it changes in skorch, and why:
 * fitting runs under a forked, seeded RNG: the same ``seed`` gives bit-identical CPU fits and
   the caller's global RNG state is left untouched;
 * optional bf16 autocast on CUDA (``mixed_precision``), outputs returned in float32;
+* a module's ``auxiliary_loss(y_true)``, if it has one, is added on training batches;
 * quiet unless asked: skorch's epoch table only when ``verbose >= 2``.
 
 Early stopping, gradient clipping and LR schedules are skorch callbacks, configured by
@@ -19,6 +20,7 @@ import contextlib
 
 import torch
 from skorch import NeuralNet
+from skorch.utils import to_tensor
 
 from skfin.engine.data import batch_loader
 
@@ -38,6 +40,16 @@ class SkfinNet(NeuralNet):
         bf16 autocast for forward passes on CUDA (ignored elsewhere).
     predict_batch_size : int, default=1024
         Batch size for inference and validation.
+
+    Notes
+    -----
+    **Auxiliary losses.** The module's ``forward(x)`` returns the contract tensor that the
+    criterion scores. A module that wants extra loss terms (auxiliary heads, penalties)
+    implements ``auxiliary_loss(y_true) -> Tensor``, computed from what its last
+    training-mode ``forward`` kept; :meth:`get_loss` adds it to the criterion on training
+    batches (``training=True`` with the module in training mode), and only there. So
+    ``train_loss`` includes the auxiliary terms, while ``valid_loss``, which early stopping
+    monitors, is the criterion alone and stays comparable across nets.
     """
 
     def __init__(self, module, criterion, *args, seed: int = 0, mixed_precision: bool = False,
@@ -78,6 +90,14 @@ class SkfinNet(NeuralNet):
         # per-call set-up cost (it dominated single-window predict latency).
         n, size = len(dataset), self.predict_batch_size
         return [dataset[slice(start, start + size)] for start in range(0, n, size)]
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The criterion, plus the module's ``auxiliary_loss(y_true)`` on training batches."""
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        auxiliary = getattr(self.module_, "auxiliary_loss", None)
+        if training and self.module_.training and auxiliary is not None:
+            loss = loss + auxiliary(to_tensor(y_true, device=self.device))
+        return loss
 
     def evaluation_step(self, batch, training=False):
         # skorch's version re-walks every submodule to set train/eval mode on each batch.

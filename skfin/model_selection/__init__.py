@@ -15,9 +15,14 @@ sides of the test block and an embargo after it (López de Prado, 2018, ch. 7). 
 
 See ``docs/evaluation.md`` for when sklearn's ``TimeSeriesSplit(gap=...)`` or sktime's
 ``ExpandingWindowSplitter`` already suffice and when purging and embargo matter.
+
+:func:`backtest` runs several sktime forecasters through the same walk-forward folds and
+returns per-fold scores, forecasts and a leaderboard (the engine of ``skfin backtest``).
 """
 
+from skfin.model_selection._backtest import BacktestResult, backtest
 from skfin.model_selection._sktime import PurgedExpandingWindowSplitter
 from skfin.model_selection._split import PurgedKFold, PurgedWalkForward
 
-__all__ = ["PurgedWalkForward", "PurgedKFold", "PurgedExpandingWindowSplitter"]
+__all__ = ["PurgedWalkForward", "PurgedKFold", "PurgedExpandingWindowSplitter", "backtest",
+           "BacktestResult"]

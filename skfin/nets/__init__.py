@@ -4,9 +4,15 @@ No sklearn, sktime or pandas here: these modules are usable on their own.
 """
 
 from skfin.nets.heads import DEFAULT_QUANTILES, OUTPUTS, make_head
+from skfin.nets.attention import Autoformer, PatchTST, Transformer, series_decomposition
 from skfin.nets.convolutional import CNNLSTM, TCN, WaveNet, receptive_field
+from skfin.nets.basis import NBEATS
 from skfin.nets.mlp import MLP
-from skfin.nets.recurrent import GRU, LSTM, AttentionLSTM, ResidualLSTM
+from skfin.nets.multitask import MultiTaskNet
+from skfin.nets.tft import TFT
+from skfin.nets.recurrent import GRU, LSTM, AttentionLSTM, BayesianLSTM, ResidualLSTM
 
-__all__ = ["DEFAULT_QUANTILES", "OUTPUTS", "make_head", "receptive_field", "MLP", "LSTM",
-           "GRU", "AttentionLSTM", "ResidualLSTM", "CNNLSTM", "TCN", "WaveNet"]
+__all__ = ["DEFAULT_QUANTILES", "OUTPUTS", "make_head", "Transformer", "PatchTST",
+           "Autoformer", "series_decomposition", "receptive_field", "MLP", "LSTM",
+           "GRU", "AttentionLSTM", "ResidualLSTM", "BayesianLSTM", "CNNLSTM", "TCN", "WaveNet",
+           "TFT", "NBEATS", "MultiTaskNet"]

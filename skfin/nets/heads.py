@@ -7,6 +7,11 @@ guarantees its constraints by construction, never by clamping after the fact:
 * scales are positive: ``softplus(.) + eps``;
 * Student-t degrees of freedom exceed 2 (finite variance): ``2 + softplus(.) + eps``.
 
+Nets that compute one representation per horizon step (the Temporal Fusion Transformer's
+decoder, ``z: [B, horizon, d]``) build their head with ``per_step=True``: the same
+projection to ``n_targets * n_params`` values is then applied at every step, and the
+constraints above hold at every step alike.
+
 Each head also turns its parameters into predictive quantiles at arbitrary levels
 (:meth:`quantiles`), which is how both estimator faces build ``predict_quantiles`` and
 ``predict_interval``. The Student-t quantile function has no torch implementation, so it is
@@ -43,17 +48,23 @@ _EPS = 1e-6
 
 
 class _Head(nn.Module):
-    """Linear projection to ``horizon * n_targets * n_params`` values, reshaped."""
+    """Linear projection to ``horizon * n_targets * n_params`` values, reshaped.
+
+    With ``per_step=True`` the input is ``[B, horizon, d]`` and one projection to
+    ``n_targets * n_params`` values is shared by every step.
+    """
 
     n_params: int = 1
 
-    def __init__(self, in_features: int, horizon: int, n_targets: int):
+    def __init__(self, in_features: int, horizon: int, n_targets: int, per_step: bool = False):
         super().__init__()
         self.horizon = horizon
         self.n_targets = n_targets
-        self.proj = nn.Linear(in_features, horizon * n_targets * self.n_params)
+        self.per_step = per_step
+        steps = 1 if per_step else horizon
+        self.proj = nn.Linear(in_features, steps * n_targets * self.n_params)
 
-    def raw(self, z: Tensor) -> Tensor:  # z: [B, d]
+    def raw(self, z: Tensor) -> Tensor:  # z: [B, d], or [B, H, d] when per_step
         return self.proj(z).view(z.shape[0], self.horizon, self.n_targets, self.n_params)
 
     def forward(self, z: Tensor) -> Tensor:  # [B, H, T, P]
@@ -62,6 +73,26 @@ class _Head(nn.Module):
     def point(self, params: Tensor) -> Tensor:
         """Point forecast ``[B, H, T]`` (the mean, or the median for quantile heads)."""
         return params[..., 0]
+
+    def denormalise(self, params: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
+        """Map parameters learned on ``(y - loc) / scale`` back to the units of ``y``.
+
+        ``params`` is ``[B, H, T, P]``; ``loc`` and ``scale`` (> 0) are ``[B, T]``, one per
+        window and target (e.g. RevIN's statistics). Point values and quantiles are
+        location-like, so every parameter is scaled and shifted; distribution heads override
+        this to shift only the location and multiply only the scale. Scaling by a positive
+        factor keeps every head's constraint (ordered quantiles, positive scales).
+
+        Examples
+        --------
+        >>> import torch
+        >>> head = make_head("quantile", 4, horizon=2, n_targets=1, quantiles=(0.1, 0.5, 0.9))
+        >>> params = head(torch.zeros(3, 4))                             # [3, 2, 1, 3]
+        >>> loc, scale = torch.full((3, 1), 100.0), torch.full((3, 1), 2.0)
+        >>> torch.allclose(head.denormalise(params, loc, scale), params * 2 + 100)
+        True
+        """
+        return params * scale[:, None, :, None] + loc[:, None, :, None]
 
     def quantiles(self, params: Tensor, levels: Sequence[float]) -> Tensor:
         """Predictive quantiles ``[B, H, T, len(levels)]`` at ``levels`` in (0, 1)."""
@@ -85,16 +116,16 @@ class QuantileHead(_Head):
     """
 
     def __init__(self, in_features: int, horizon: int, n_targets: int,
-                 levels: Sequence[float] = DEFAULT_QUANTILES):
+                 levels: Sequence[float] = DEFAULT_QUANTILES, per_step: bool = False):
         self.n_params = len(levels)
-        super().__init__(in_features, horizon, n_targets)
+        super().__init__(in_features, horizon, n_targets, per_step)
         self.register_buffer("levels", torch.tensor(sorted(levels), dtype=torch.float32))
         # Start from standard-normal quantiles (inputs are usually standardised) rather than
         # from 0, 0.69, 1.39, ...: biases are set so that the untrained head outputs them.
         normal = torch.special.ndtri(self.levels.double())
         start = torch.cat([normal[:1], torch.log(torch.expm1(normal.diff()))]).float()
         with torch.no_grad():
-            self.proj.bias.view(horizon * n_targets, self.n_params).copy_(start)
+            self.proj.bias.view(-1, self.n_params).copy_(start)
 
     def forward(self, z: Tensor) -> Tensor:
         raw = self.raw(z)                                   # [B, H, T, Q]
@@ -132,6 +163,11 @@ class GaussianHead(_Head):
         raw = self.raw(z)
         return torch.stack([raw[..., 0], F.softplus(raw[..., 1]) + _EPS], dim=-1)
 
+    def denormalise(self, params: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
+        """Shift and scale the mean, multiply the scale (``[B, T]`` statistics)."""
+        loc, scale = loc[:, None, :], scale[:, None, :]                  # [B, 1, T]
+        return torch.stack([params[..., 0] * scale + loc, params[..., 1] * scale], dim=-1)
+
     def quantiles(self, params: Tensor, levels: Sequence[float]) -> Tensor:
         q = torch.as_tensor(levels, dtype=params.dtype, device=params.device)
         z = torch.special.ndtri(q)                          # [L]
@@ -149,6 +185,12 @@ class StudentTHead(_Head):
         df = 2.0 + F.softplus(raw[..., 2]) + _EPS
         return torch.stack([raw[..., 0], scale, df], dim=-1)
 
+    def denormalise(self, params: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
+        """Shift and scale the location, multiply the scale; the degrees of freedom stay."""
+        loc, scale = loc[:, None, :], scale[:, None, :]                  # [B, 1, T]
+        return torch.stack([params[..., 0] * scale + loc, params[..., 1] * scale,
+                            params[..., 2]], dim=-1)
+
     def quantiles(self, params: Tensor, levels: Sequence[float]) -> Tensor:
         df = params[..., 2:3].detach().double().cpu().numpy()             # [B, H, T, 1]
         t = stdtrit(df, np.asarray(levels, dtype=np.float64))             # [B, H, T, L]
@@ -157,7 +199,7 @@ class StudentTHead(_Head):
 
 
 def make_head(output: str, in_features: int, horizon: int, n_targets: int,
-              quantiles: Sequence[float] | None = None) -> _Head:
+              quantiles: Sequence[float] | None = None, *, per_step: bool = False) -> _Head:
     """Build the head named by an estimator's ``output=`` parameter.
 
     Parameters
@@ -170,11 +212,16 @@ def make_head(output: str, in_features: int, horizon: int, n_targets: int,
         Output steps and target series.
     quantiles : sequence of float, default=None
         Levels for ``output="quantile"``; :data:`DEFAULT_QUANTILES` when None.
+    per_step : bool, default=False
+        Read one representation per horizon step, ``[B, horizon, in_features]``, with one
+        projection shared by the steps (instead of ``[B, in_features]`` projected to all
+        steps at once).
 
     Returns
     -------
     torch.nn.Module
-        A head mapping ``[B, in_features]`` to ``[B, horizon, n_targets, n_params]``.
+        A head mapping ``[B, in_features]`` (or ``[B, horizon, in_features]`` with
+        ``per_step=True``) to ``[B, horizon, n_targets, n_params]``.
 
     Examples
     --------
@@ -182,14 +229,16 @@ def make_head(output: str, in_features: int, horizon: int, n_targets: int,
     >>> head = make_head("quantile", in_features=8, horizon=5, n_targets=1)
     >>> head(torch.zeros(2, 8)).shape
     torch.Size([2, 5, 1, 19])
+    >>> make_head("gaussian", 8, horizon=5, n_targets=1, per_step=True)(torch.zeros(2, 5, 8)).shape
+    torch.Size([2, 5, 1, 2])
     """
     if output == "point":
-        return PointHead(in_features, horizon, n_targets)
+        return PointHead(in_features, horizon, n_targets, per_step)
     if output == "quantile":
         return QuantileHead(in_features, horizon, n_targets,
-                            DEFAULT_QUANTILES if quantiles is None else quantiles)
+                            DEFAULT_QUANTILES if quantiles is None else quantiles, per_step)
     if output == "gaussian":
-        return GaussianHead(in_features, horizon, n_targets)
+        return GaussianHead(in_features, horizon, n_targets, per_step)
     if output == "student_t":
-        return StudentTHead(in_features, horizon, n_targets)
+        return StudentTHead(in_features, horizon, n_targets, per_step)
     raise ValueError(f"output={output!r} is not one of {OUTPUTS}.")

@@ -22,7 +22,8 @@ from torch import Tensor, nn
 
 from skfin.nets.heads import make_head
 
-__all__ = ["LSTM", "GRU", "AttentionLSTM", "ResidualLSTM", "AttentionPooling", "init_rnn_weights"]
+__all__ = ["LSTM", "GRU", "AttentionLSTM", "ResidualLSTM", "BayesianLSTM", "LockedDropout",
+           "AttentionPooling", "init_rnn_weights"]
 
 
 def init_rnn_weights(rnn: nn.LSTM | nn.GRU) -> None:
@@ -271,4 +272,91 @@ class ResidualLSTM(nn.Module):
         for lstm, norm in zip(self.layers, self.norms):
             out, _ = lstm(h)                             # [B, W, d]
             h = norm(h + self.dropout(out))              # [B, W, d]
+        return self.head(self.dropout(h[:, -1]))         # [B, H, T, P]
+
+
+class LockedDropout(nn.Dropout):
+    """Dropout with one mask per sequence, shared by all time steps (variational dropout).
+
+    Input ``[B, L, d]``: the mask is drawn as ``[B, 1, d]``, so a dropped unit stays dropped
+    along the whole window, as in Gal & Ghahramani (2016) and AWD-LSTM (Merity et al.,
+    2018). A subclass of :class:`torch.nn.Dropout`, so MC-dropout sampling finds it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> drop = LockedDropout(0.5).train()
+    >>> y = drop(torch.ones(2, 6, 4))
+    >>> bool((y == y[:, :1]).all())          # same mask at every step
+    True
+    """
+
+    def forward(self, x: Tensor) -> Tensor:              # x: [B, L, d]
+        if not self.training or self.p == 0:
+            return x
+        mask = torch.empty_like(x[:, :1]).bernoulli_(1 - self.p) / (1 - self.p)
+        return x * mask
+
+
+class BayesianLSTM(nn.Module):
+    """LSTM with variational dropout, made to be sampled with Monte Carlo dropout.
+
+    Dropout with a time-locked mask (:class:`LockedDropout`) on the input window and on the
+    output of every LSTM layer, and ordinary dropout before the head: with dropout kept on
+    at prediction time (``uncertainty="mc_dropout"``, the default of its estimators), each
+    forward pass is one draw from the approximate posterior over weights of Gal &
+    Ghahramani (2016). Trained with a Gaussian head by negative log-likelihood, the
+    predictive distribution is the mixture over draws of ``N(loc_s, scale_s^2)``: the
+    predicted scale carries the noise (aleatoric), the spread of ``loc_s`` the model's
+    uncertainty (epistemic); see :mod:`skfin.engine.sampling`.
+
+    Parameters
+    ----------
+    n_features, window, horizon, n_targets : int
+        The tensor contract: input ``[B, window, n_features]``, output
+        ``[B, horizon, n_targets, n_params]``.
+    output : str, default="gaussian"
+        Head, see :func:`skfin.nets.heads.make_head`.
+    quantiles : sequence of float, default=None
+        Levels for ``output="quantile"``.
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.2
+        Rate of every dropout layer (input, between layers, before the head).
+
+    References
+    ----------
+    Gal and Ghahramani (2016), "A theoretically grounded application of dropout in
+    recurrent neural networks", NeurIPS; "Dropout as a Bayesian approximation", ICML.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfin.datasets import load_sp500
+    >>> close = torch.tensor(load_sp500()["Close"].to_numpy()[-41:], dtype=torch.float32)
+    >>> r = (100 * close.log().diff()).view(2, 20, 1)                # two real windows
+    >>> net = BayesianLSTM(n_features=1, window=20, horizon=5, n_targets=1)
+    >>> params = net.eval()(r)                                       # [B, H, T, (loc, scale)]
+    >>> params.shape, bool((params[..., 1] > 0).all())
+    (torch.Size([2, 5, 1, 2]), True)
+    """
+
+    def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
+                 output: str = "gaussian", quantiles: Sequence[float] | None = None,
+                 hidden_size: int = 32, num_layers: int = 1, dropout: float = 0.2):
+        super().__init__()
+        sizes = [n_features] + [hidden_size] * num_layers
+        self.layers = nn.ModuleList(nn.LSTM(i, hidden_size, batch_first=True)
+                                    for i in sizes[:-1])
+        self.locked = LockedDropout(dropout)
+        self.dropout = nn.Dropout(dropout)
+        self.head = make_head(output, hidden_size, horizon, n_targets, quantiles)
+        for lstm in self.layers:
+            init_rnn_weights(lstm)
+
+    def forward(self, x: Tensor) -> Tensor:              # x: [B, W, F]
+        h = self.locked(x)
+        for lstm in self.layers:
+            h, _ = lstm(h)                               # [B, W, d]
+            h = self.locked(h)
         return self.head(self.dropout(h[:, -1]))         # [B, H, T, P]

@@ -50,3 +50,76 @@ def test_shuffled_loader_is_seeded():
     first = [x for x, _ in batch_loader(ds, 64, shuffle=True, generator=torch.Generator().manual_seed(3))]
     again = [x for x, _ in batch_loader(ds, 64, shuffle=True, generator=torch.Generator().manual_seed(3))]
     assert all(torch.equal(a, b) for a, b in zip(first, again))
+
+
+# -- known-future covariates -------------------------------------------------------------
+def _wti_calendar():
+    """WTI prices and, as known-future covariates, the day of the week and month of each row."""
+    from skfin.datasets import load_wti
+
+    days = load_wti().index
+    calendar = np.column_stack([days.dayofweek, days.month]).astype(np.float32)
+    return _wti(), torch.tensor(calendar)
+
+
+def test_future_covariates_are_read_at_the_target_rows():
+    series, calendar = _wti_calendar()
+    ds = WindowDataset(series, torch.arange(59, 8000), window=60, targets=series,
+                       target_offsets=torch.arange(1, 6), future=calendar)
+    inputs, y = ds[[0, 500, 7000]]
+    assert set(inputs) == {"x", "x_future"}
+    for row, end in enumerate([59, 559, 7059]):
+        torch.testing.assert_close(inputs["x"][row], series[end - 59:end + 1])
+        torch.testing.assert_close(inputs["x_future"][row], calendar[end + 1:end + 6])
+        torch.testing.assert_close(y[row], series[end + 1:end + 6])   # same rows as targets
+    assert ds.future.data_ptr() == calendar.data_ptr()                 # no copy
+
+
+def test_without_future_a_sample_is_still_a_plain_tensor():
+    series, _ = _wti_calendar()
+    x, _ = WindowDataset(series, torch.arange(59, 100), 60, series, torch.arange(1, 3))[[0, 1]]
+    assert isinstance(x, torch.Tensor) and x.shape == (2, 60, 1)
+
+
+def test_subsets_splits_and_loaders_carry_the_future():
+    series, calendar = _wti_calendar()
+    ds = WindowDataset(series, torch.arange(19, 3000), 20, series, torch.arange(1, 4), calendar)
+    train, valid = TimeOrderedSplit(0.2, gap=22)(ds)
+    for part in (train, valid, ds.subset(np.arange(10, 20))):
+        assert part.future is calendar
+    inputs, _ = valid[[0]]
+    end = int(valid.ends[0])
+    torch.testing.assert_close(inputs["x_future"][0], calendar[end + 1:end + 4])
+    batches = list(batch_loader(ds, 1024))
+    assert [tuple(b[0]["x_future"].shape) for b in batches] == [(1024, 3, 2), (1024, 3, 2), (933, 3, 2)]
+
+
+def test_future_needs_target_offsets():
+    import pytest
+
+    series, calendar = _wti_calendar()
+    with pytest.raises(ValueError, match="pass target_offsets"):
+        WindowDataset(series, torch.arange(19, 100), 20, future=calendar)
+
+
+def test_engine_trains_and_predicts_on_dict_inputs():
+    """skorch passes ``{"x", "x_future"}`` as keyword arguments, in training and inference."""
+    from skfin.engine import SkfinNet
+    from skfin.losses import loss_for
+    from skfin.nets import TFT
+
+    series, calendar = _wti_calendar()
+    scaled = (series - series.mean()) / series.std()
+    ds = WindowDataset(scaled, torch.arange(19, 600), 20, scaled, torch.arange(1, 4),
+                       (calendar - calendar.mean(0)) / calendar.std(0))
+    net = SkfinNet(TFT, loss_for("point", None, None), module__n_features=1, module__window=20,
+                   module__horizon=3, module__n_targets=1, module__n_future=2,
+                   module__hidden_size=8, max_epochs=2, batch_size=128, train_split=None,
+                   device="cpu").fit(ds)
+    assert len(net.history) == 2 and np.isfinite(net.history[-1, "train_loss"])
+    out = net.forward(ds, training=False, device="cpu")
+    assert out.shape == (len(ds), 3, 1, 1)
+    # the future covariates are used: other calendars give other forecasts
+    shifted = WindowDataset(ds.features, ds.ends, 20, ds.targets, ds.target_offsets,
+                            ds.future.roll(1, dims=0))
+    assert not torch.allclose(out, net.forward(shifted, training=False, device="cpu"))

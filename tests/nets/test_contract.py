@@ -1,5 +1,7 @@
 """The tensor contract, checked for every registered net and every head, on real windows."""
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -15,13 +17,16 @@ NETS = [pytest.param(a.net, id=a.name) for a in ARCHITECTURES]
 @pytest.mark.parametrize("net_cls", NETS)
 def test_forward_shape_finite_and_every_parameter_learns(net_cls, output, real_batch):
     torch.manual_seed(0)
-    x, _ = real_batch
+    x, y = real_batch
     net = net_cls(n_features=2, window=20, horizon=3, n_targets=1, output=output)
     out = net(x)
     n_params = {"point": 1, "quantile": 19, "gaussian": 2, "student_t": 3}[output]
     assert out.shape == (64, 3, 1, n_params)
     assert torch.isfinite(out).all()
-    out.sum().backward()
+    loss = out.sum()
+    if hasattr(net, "auxiliary_loss"):        # auxiliary heads learn from their own loss
+        loss = loss + net.auxiliary_loss(y.expand(-1, 3, -1))
+    loss.backward()
     no_grad = [n for n, p in net.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
     assert not no_grad, f"parameters without gradient: {no_grad}"
 
@@ -35,7 +40,10 @@ def test_overfits_one_real_batch(net_cls, real_batch):
     """
     torch.manual_seed(0)
     x, y = real_batch
-    net = net_cls(n_features=2, window=20, horizon=1, n_targets=1, dropout=0.0, hidden_size=64)
+    wide = {"dropout": 0.0, "hidden_size": 64}            # nets without hidden_size: defaults
+    accepted = inspect.signature(net_cls).parameters
+    net = net_cls(n_features=2, window=20, horizon=1, n_targets=1,
+                  **{k: v for k, v in wide.items() if k in accepted})
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
     first = None
     for _ in range(400):

@@ -1,0 +1,13 @@
+"""Calibrated intervals: conformal wrappers (split, adaptive) and MC-dropout sampling.
+
+Head-based intervals (quantile, Gaussian, Student-t) and MC dropout
+(``uncertainty="mc_dropout"``) are options of every skfin estimator; their mechanics live
+in :mod:`skfin.engine.sampling`, because the estimators (a layer above this one) use them.
+The conformal wrappers here take any skfin or sktime forecaster, or any sklearn regressor.
+"""
+
+from skfin.engine.sampling import mc_dropout, mixture_quantiles
+from skfin.uncertainty.conformal import ConformalForecaster, ConformalRegressor, conformal_radius
+
+__all__ = ["ConformalForecaster", "ConformalRegressor", "conformal_radius", "mc_dropout",
+           "mixture_quantiles"]

@@ -1,0 +1,144 @@
+"""Baselines: the GARCH(1,1) realized-volatility forecaster against arch itself, on S&P 500."""
+
+import warnings
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pytest
+from arch import arch_model
+from sktime.utils.estimator_checks import check_estimator
+
+from skfin.baselines import BASELINES, GARCHVolatilityForecaster, make_baseline
+from skfin.datasets import load_sp500
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+
+K = 5
+
+
+@lru_cache
+def _data():
+    """Percent log returns of the S&P 500 and their 5-day realized volatility."""
+    close = load_sp500()["Close"].reset_index(drop=True)
+    r = (100 * np.log(close).diff()).dropna().rename("r")
+    rv = np.sqrt((r ** 2).rolling(K).sum()).dropna().rename("rv")
+    return rv.iloc[-1500:], r.loc[rv.index].iloc[-1500:].to_frame()
+
+
+def _direct(r: np.ndarray, horizon: int):
+    """arch's own GARCH(1,1) on the same returns: mean and variance forecasts, params."""
+    res = arch_model(r, mean="Constant", vol="GARCH", p=1, q=1, dist="normal",
+                     rescale=False).fit(disp="off")
+    fc = res.forecast(horizon=horizon, reindex=False)
+    return fc.mean.to_numpy()[-1], fc.variance.to_numpy()[-1], res.params
+
+
+def test_forecast_matches_arch_directly():
+    rv, X = _data()
+    f = GARCHVolatilityForecaster(window=K).fit(rv, X=X, fh=[1, 2, 7])
+    r = X["r"].to_numpy()
+    mean, var, params = _direct(r, 7)
+    np.testing.assert_allclose(f.params_.to_numpy(), params.to_numpy(), rtol=1e-6)
+    second = mean ** 2 + var                                   # E[r_{t+j}^2], j = 1..7
+    expected = [
+        np.sqrt(np.sum(r[-(K - 1):] ** 2) + second[0]),      # h=1: 4 known days + 1 forecast
+        np.sqrt(np.sum(r[-(K - 2):] ** 2) + second[:2].sum()),
+        np.sqrt(second[2:7].sum()),                           # h=7: all 5 days unknown
+    ]
+    pred = f.predict()
+    np.testing.assert_allclose(pred.to_numpy(), expected, rtol=1e-6)
+    assert pred.index.tolist() == [rv.index[-1] + h for h in (1, 2, 7)]
+    assert pred.name == "rv"
+
+
+def test_predict_never_reads_future_returns():
+    rv, X = _data()
+    f = GARCHVolatilityForecaster(window=K, random_state=0).fit(rv.iloc[:-5], X=X.iloc[:-5],
+                                                                fh=[1, 2, 3, 4, 5])
+    plain = f.predict()
+    with_future = f.predict(X=X.iloc[-5:])                     # the realised returns
+    pd.testing.assert_series_equal(plain, with_future)
+    band = f.predict_interval(coverage=0.9)
+    pd.testing.assert_frame_equal(band, f.predict_interval(X=X.iloc[-5:], coverage=0.9))
+
+
+def test_simulated_intervals_are_seeded_nested_and_around_the_forecast():
+    rv, X = _data()
+    fh = [1, 2, 3, 4, 5]
+    f = GARCHVolatilityForecaster(window=K, n_simulations=2000, random_state=0)
+    f.fit(rv, X=X, fh=fh)
+    band = f.predict_interval(coverage=[0.8, 0.95])
+    again = f.predict_interval(coverage=[0.8, 0.95])
+    pd.testing.assert_frame_equal(band, again)
+    other = GARCHVolatilityForecaster(window=K, n_simulations=2000, random_state=1)
+    assert not other.fit(rv, X=X, fh=fh).predict_interval(coverage=0.8).equals(
+        band.loc[:, [c for c in band.columns if c[1] == 0.8]])
+    lo80, hi80 = band[("rv", 0.8, "lower")], band[("rv", 0.8, "upper")]
+    lo95, hi95 = band[("rv", 0.95, "lower")], band[("rv", 0.95, "upper")]
+    assert (lo95 < lo80).all() and (hi80 < hi95).all() and (lo95 > 0).all()
+    point = f.predict()
+    assert ((lo80 < point) & (point < hi80)).all()
+    # the point is sqrt(E[RV^2]) >= E[RV]; the simulated median sits just below it
+    median = f.predict_quantiles(alpha=[0.5])[("rv", 0.5)]
+    assert (median < point).all() and (median > 0.8 * point).all()
+
+
+def test_update_moves_the_origin_and_reestimates():
+    rv, X = _data()
+    fh = [1, 2]
+    f = GARCHVolatilityForecaster(window=K).fit(rv.iloc[:-20], X=X.iloc[:-20], fh=fh)
+    before = f.params_.copy()
+    f.update(rv.iloc[-20:], X=X.iloc[-20:], update_params=False)
+    pd.testing.assert_series_equal(f.params_, before)
+    assert f.cutoff[0] == rv.index[-1]
+    f.update(rv.iloc[-20:], X=X.iloc[-20:])                    # same data again, re-estimated
+    fresh = GARCHVolatilityForecaster(window=K).fit(rv, X=X, fh=fh)
+    np.testing.assert_allclose(f.params_, fresh.params_, rtol=1e-6)
+    np.testing.assert_allclose(f.predict(), fresh.predict(), rtol=1e-6)
+
+
+def test_without_returns_it_warns_and_uses_the_realized_variance():
+    rv, _ = _data()
+    with pytest.warns(UserWarning, match="got no returns X"):
+        f = GARCHVolatilityForecaster(window=K).fit(rv, fh=[1])
+    assert f.uses_returns_ is False and "mu" not in f.params_.index    # zero mean
+    assert np.isfinite(f.predict()).all()
+
+
+def test_bad_inputs_say_what_to_fix():
+    rv, X = _data()
+    with pytest.raises(ValueError, match="returns_column='x' is not a column of X"):
+        GARCHVolatilityForecaster(returns_column="x").fit(rv, X=X, fh=[1])
+    gap = X.copy()
+    gap.iloc[10, 0] = np.inf
+    with pytest.raises(ValueError, match="contain NaN or inf"):
+        GARCHVolatilityForecaster().fit(rv, X=gap, fh=[1])
+    with pytest.raises(ValueError, match="'mean' parameter"):
+        GARCHVolatilityForecaster(mean="AR").fit(rv, X=X, fh=[1])
+    f = GARCHVolatilityForecaster().fit(rv.iloc[:-5], X=X.iloc[:-5], fh=[1])
+    with pytest.raises(ValueError, match="pass the returns that go with the new y"):
+        f.update(rv.iloc[-5:])
+
+
+def test_make_baseline():
+    assert set(BASELINES) == {"naive", "naive_mean", "ets", "garch"}
+    assert make_baseline("naive").get_params()["strategy"] == "last"
+    assert make_baseline("garch", target="volatility", vol_window=3).window == 3
+    with pytest.raises(ValueError, match="Unknown baseline 'arima'"):
+        make_baseline("arima")
+    with pytest.raises(ValueError, match="'garch' forecasts volatility targets"):
+        make_baseline("garch", target="returns")
+
+
+@pytest.mark.parametrize("params", [
+    GARCHVolatilityForecaster.get_test_params()[0],
+    pytest.param(GARCHVolatilityForecaster.get_test_params()[1], marks=pytest.mark.slow),
+], ids=["constant-normal", "zero-t"])
+def test_sktime_conformance(params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")           # sktime's random series are not returns
+        results = check_estimator(GARCHVolatilityForecaster(**params), verbose=False,
+                                  tests_to_exclude=["test_doctest_examples"])
+    failed = {name: str(r)[:300] for name, r in results.items() if r != "PASSED"}
+    assert results and not failed, failed

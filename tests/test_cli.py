@@ -1,0 +1,125 @@
+"""``skfin backtest`` end to end on tiny settings, its errors, and the entry point."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skfin.cli import load_target, main
+from skfin.datasets import load_sp500
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["backtest", "--last", "400", "--folds", "2", "--horizon", "2", "--window", "8",
+        "--epochs", "1", "--models", "mlp", "--quiet"]
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+
+
+def _finite(frame: pd.DataFrame, columns) -> bool:
+    return bool(np.isfinite(frame[list(columns)].to_numpy(dtype=float)).all())
+
+
+def test_backtest_writes_csv_and_plots(tmp_path, capsys):
+    assert main([*TINY, "--baselines", "naive,naive_mean", "--output", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    board = pd.read_csv(tmp_path / "leaderboard.csv", index_col="model")
+    assert set(board.index) == {"mlp", "naive", "naive_mean"}
+    for model in board.index:
+        assert model in out                                    # the printed table
+    scores = ["mae", "rmse", "direction", "pinball", "coverage_80", "coverage_90",
+              "coverage_95", "width_95", "winkler_90", "fit_seconds", "predict_seconds"]
+    assert _finite(board, scores) and (board["folds"] == 2).all()
+    folds = pd.read_csv(tmp_path / "folds.csv")
+    assert len(folds) == 3 * 2 and _finite(folds, scores)
+    assert pd.to_datetime(folds["cutoff_date"]).max() < pd.Timestamp("2018-12-31")
+    forecasts = pd.read_csv(tmp_path / "forecasts.csv")
+    assert len(forecasts) == 3 * 2 * 2
+    for png in ("forecast_fans", "mae_per_fold", "coverage", "strategy_returns"):
+        assert (tmp_path / f"{png}.png").stat().st_size > 10_000
+
+
+def test_realized_vol_has_the_garch_baseline(tmp_path):
+    assert main([*TINY, "--target", "realized_vol", "--output", str(tmp_path)]) == 0
+    board = pd.read_csv(tmp_path / "leaderboard.csv", index_col="model")
+    assert {"garch", "naive", "mlp"} <= set(board.index)
+    assert _finite(board.loc[["garch", "naive"]], ["mae", "qlike", "coverage_90"])
+    assert not (tmp_path / "strategy_returns.png").exists()
+
+
+def test_conformal_wraps_the_neural_models(tmp_path):
+    assert main([*TINY, "--baselines", "none", "--conformal", "split", "--coverage", "0.9",
+                 "--output", str(tmp_path)]) == 0
+    board = pd.read_csv(tmp_path / "leaderboard.csv", index_col="model")
+    assert board.index.tolist() == ["mlp+split"]
+    assert _finite(board, ["mae", "coverage_90", "width_90"])
+
+
+def test_python_dash_m_entry_point():
+    done = subprocess.run([sys.executable, "-m", "skfin", "backtest", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for option in ("--dataset", "--target", "--models", "--coverage", "--conformal"):
+        assert option in done.stdout
+
+
+@pytest.mark.parametrize("args,offending", [
+    (["--models", "lstmx"], "'lstmx'"),
+    (["--models", "mlp,foo"], "'foo'"),
+    (["--baselines", "arima"], "'arima'"),
+    (["--baselines", "garch"], "'garch'"),
+    (["--dataset", "sp501"], "'sp501'"),
+    (["--target", "price"], "'price'"),
+    (["--horizon", "0"], "0"),
+    (["--folds", "0"], "0"),
+    (["--window", "-3"], "-3"),
+    (["--horizon", "two"], "'two'"),
+    (["--coverage", "0.9", "1.5"], "1.5"),
+    (["--coverage", "0"], "0"),
+    (["--device", "tpu"], "'tpu'"),
+    (["--last", "60"], "60"),
+    (["--dataset", "fama_french", "--target", "close"], "fama_french"),
+])
+def test_bad_options_exit_with_one_line(args, offending, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["backtest", *args])
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err
+    assert err.startswith("skfin: error: ") and err.count("\n") == 1, err
+    assert offending in err
+
+
+def test_unknown_names_list_the_valid_ones(capsys):
+    with pytest.raises(SystemExit):
+        main(["backtest", "--models", "lstmx"])
+    err = capsys.readouterr().err
+    assert "mlp" in err and "lstm" in err and "'all'" in err
+    with pytest.raises(SystemExit):
+        main(["backtest", "--dataset", "sp501"])
+    assert "sp500" in capsys.readouterr().err
+
+
+def test_targets_on_real_data():
+    close = load_sp500()["Close"]
+    r = 100 * np.log(close).diff().dropna()
+    y, X, dates, notes = load_target("sp500", "realized_vol", vol_window=5, last=300)
+    expected = np.sqrt((r ** 2).rolling(5).sum()).dropna().iloc[-300:]
+    np.testing.assert_allclose(y.to_numpy(), expected.to_numpy())
+    np.testing.assert_allclose(X.iloc[:, 0].to_numpy(), r.iloc[-300:].to_numpy())
+    assert y.index.equals(pd.RangeIndex(300)) and dates.equals(expected.index)
+    assert notes == []
+    y, X, dates, notes = load_target("vix", "close")
+    assert len(y) == 1305 - 46 and "dropped 46 missing values" in notes[0] and X is None
+    y, _, dates, _ = load_target("fama_french", "returns")
+    assert isinstance(dates, pd.PeriodIndex) and y.iloc[0] == pytest.approx(2.96)
+
+
+def test_conformal_option_names_the_missing_module(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "skfin.uncertainty", None)     # import fails
+    with pytest.raises(SystemExit) as exit_info:
+        main(["backtest", "--conformal", "aci"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1
+    assert "--conformal aci needs skfin.uncertainty.ConformalForecaster" in err
