@@ -3,14 +3,17 @@
 Forward + backward time of one batch (32 windows of real S&P 500 daily log returns, one
 feature, horizon 1, MSE) for Transformer, Autoformer and PatchTST at their default sizes,
 for windows of 64 to 1024 days. One torch thread, allocator thresholds pinned, each model
-in its own fresh process; two warm-up steps, then the median of ``--repeats`` steps.
+in its own fresh process; two warm-up steps, then the median of ``--repeats`` steps, in
+wall-clock time or (``--clock cpu``) in the process's CPU time, which other work on a busy
+machine inflates less.
 
 The log-log slope of time against L says how the cost grows: self-attention is O(L^2)
 per layer, Auto-Correlation O(L log L), and PatchTST attends over L / stride patches. At
 short windows every model is dominated by its O(L) parts (projections, feed-forward
 blocks), so slopes are reported over all lengths and over the longest ones (L >= 256).
 
-    python -m benchmarks.attention_scaling [--repeats 7] [--lengths 64 128 256 512 1024]
+    python -m benchmarks.attention_scaling [--repeats 7] [--clock wall|cpu]
+                                           [--lengths 64 128 256 512 1024]
 
 Results go to ``benchmarks/results/attention_scaling.json``.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 MODELS = ("Transformer", "Autoformer", "PatchTST")
@@ -56,12 +60,13 @@ def _child(model: str, lengths: list[int], repeats: int) -> dict:
 
         for _ in range(2):
             step()
-        times = []
+        wall, cpu = [], []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             step()
-            times.append(time.perf_counter() - start)
-        seconds[str(length)] = times
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+        seconds[str(length)] = {"wall": wall, "cpu": cpu}
     return seconds
 
 
@@ -77,6 +82,8 @@ def main(argv=None):
     parser.add_argument("--model", choices=MODELS)
     parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="report wall-clock or process CPU time (steadier on a busy machine)")
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(_child(args.model, args.lengths, args.repeats)))
@@ -87,14 +94,15 @@ def main(argv=None):
     runs = {m: fresh_process("attention_scaling", "--model", m, "--repeats", str(args.repeats),
                              "--lengths", *map(str, lengths))
             for m in MODELS}
-    ms = {m: {L: 1000 * median(runs[m][str(L)]) for L in lengths} for m in MODELS}
+    ms = {m: {L: 1000 * median(runs[m][str(L)][args.clock]) for L in lengths} for m in MODELS}
     large = [L for L in lengths if L >= 256]
     slopes = {m: {"all": _slope(lengths, [ms[m][L] for L in lengths]),
                   "L>=256": _slope(large, [ms[m][L] for L in large]) if len(large) > 1 else None,
                   "last_doubling": _slope(lengths[-2:], [ms[m][L] for L in lengths[-2:]])}
               for m in MODELS}
 
-    print(f"forward+backward ms per batch of {BATCH} (median of {args.repeats}, 1 CPU thread)")
+    print(f"forward+backward ms per batch of {BATCH} (median of {args.repeats}, 1 CPU thread, "
+          f"{args.clock} time)")
     print(f"{'L':<16}" + "".join(f"{m:>12}" for m in MODELS))
     for L in lengths:
         print(f"{L:<16}" + "".join(f"{ms[m][L]:>12.1f}" for m in MODELS))
@@ -104,6 +112,7 @@ def main(argv=None):
             for m in MODELS))
     path = save("attention_scaling", {
         "what": "forward+backward seconds per batch, CPU, 1 thread",
+        "clock": args.clock, "load_average": os.getloadavg(),
         "batch": BATCH, "n_features": 1, "repeats": args.repeats, "lengths": lengths,
         "median_ms": {m: {str(L): v for L, v in ms[m].items()} for m in MODELS},
         "loglog_slope": slopes,

@@ -128,8 +128,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     parts = explain_training_windows(f, train_y, train_X)
     names = ["return", *X.columns]
-    past = dict(zip(names, parts["past_weights"].mean(axis=(0, 1)).round(3).tolist()))
-    future = dict(zip(X.columns, parts["future_weights"].mean(axis=(0, 1)).round(3).tolist()))
+    past = {k: round(float(v), 3) for k, v in zip(names, parts["past_weights"].mean(axis=(0, 1)))}
+    future = {k: round(float(v), 3)
+              for k, v in zip(X.columns, parts["future_weights"].mean(axis=(0, 1)))}
     attention = parts["attention"].mean(axis=(0, 1))                  # over windows and steps
     recent = attention[args.window - 5:args.window].sum()
     print("past selection weights:", past)

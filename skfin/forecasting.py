@@ -227,8 +227,8 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         if not self._future_covariates():
             return WindowDataset(features, end, self.window)
         rows = np.concatenate([values[:, self.n_targets_:], self._future_X(X_future)])  # [W+H, K]
-        return WindowDataset(features, end, self.window,
-                             target_offsets=torch.arange(1, self.horizon_ + 1, device=features.device),
+        offsets = torch.arange(1, self.horizon_ + 1, device=features.device)
+        return WindowDataset(features, end, self.window, target_offsets=offsets,
                              future=torch.as_tensor(rows, device=features.device))
 
     def _unscale(self, values: np.ndarray) -> np.ndarray:

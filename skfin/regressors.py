@@ -978,9 +978,10 @@ class TFTRegressor(NeuralRegressor):
     Parameters
     ----------
     window : int, default=16
-        Past rows each prediction reads (the row itself and ``window - 1`` before it). Shorter than the other nets' default of
-        32: the TFT runs a GRN per input variable per step, so its cost grows with
-        ``window * n_features``; pass a longer window where the data allow.
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+        Shorter than the other nets' default of 32: the TFT runs a GRN per input variable
+        per step, so its cost grows with ``window * n_features``; pass a longer window
+        where the data allow.
     {tft_params}
     {common_params}
 

@@ -65,14 +65,16 @@ def test_training_windows_read_x_at_the_target_rows(fitted, returns_and_calendar
     for row, end in enumerate([9, 309]):                      # window 10: first end is row 9
         future = inputs["x_future"][row].numpy()
         np.testing.assert_allclose(future, scaled_X[end + 1:end + 6], rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(y[row, :, 0].numpy(), scaled_r[end + 1:end + 6], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(y[row, :, 0].numpy(), scaled_r[end + 1:end + 6],
+                                   rtol=1e-5, atol=1e-6)
         past = inputs["x"][row].numpy()                       # [y | X] up to the end row
         np.testing.assert_allclose(past[:, 1:], scaled_X[end - 9:end + 1], rtol=1e-5, atol=1e-6)
 
 
 def test_missing_future_rows_are_named(fitted, returns_and_calendar):
     _, X = returns_and_calendar
-    with pytest.raises(ValueError, match=r"pass X with rows for the 5 steps after the cutoff \(795 \.\. 799\)"):
+    with pytest.raises(ValueError, match=r"pass X with rows for the 5 steps after the "
+                                         r"cutoff \(795 \.\. 799\)"):
         fitted.predict()
     with pytest.raises(ValueError, match=r"lacks 2 of the 5 rows .* \(first missing: 798\)"):
         fitted.predict(X=X.iloc[-5:-2])

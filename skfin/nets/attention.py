@@ -179,7 +179,8 @@ class Transformer(nn.Module):
         if norm not in ("pre", "post"):
             raise ValueError(f"Transformer needs norm='pre' or 'post'; got norm={norm!r}.")
         if readout not in ("last", "mean"):
-            raise ValueError(f"Transformer needs readout='last' or 'mean'; got readout={readout!r}.")
+            raise ValueError(
+                f"Transformer needs readout='last' or 'mean'; got readout={readout!r}.")
         self.readout = readout
         self.causal = causal
         self.scale = math.sqrt(d_model)
@@ -485,7 +486,8 @@ def series_decomposition(x: Tensor, kernel_size: int = 25) -> tuple[Tensor, Tens
     return x - trend, trend
 
 
-def autocorrelation(queries: Tensor, keys: Tensor | None = None) -> Tensor:
+def autocorrelation(queries: Tensor, keys: Tensor | None = None, *,
+                    channel_mean: bool = False) -> Tensor:
     """Circular (cross-)correlation along time by FFT, as in Autoformer's Auto-Correlation.
 
     ``R[b, tau, c] = sum_t queries[b, (t + tau) mod L, c] * keys[b, t, c]`` for every delay
@@ -496,11 +498,14 @@ def autocorrelation(queries: Tensor, keys: Tensor | None = None) -> Tensor:
     ----------
     queries, keys : Tensor
         ``[B, L, C]``.
+    channel_mean : bool, default=False
+        Return the mean over channels, ``[B, L]``. It is taken in the frequency domain
+        (the inverse FFT is linear), so one inverse transform replaces ``C`` of them.
 
     Returns
     -------
     Tensor
-        ``[B, L, C]``: the correlation at each delay.
+        ``[B, L, C]`` (or ``[B, L]`` with ``channel_mean``): the correlation at each delay.
 
     Examples
     --------
@@ -516,7 +521,10 @@ def autocorrelation(queries: Tensor, keys: Tensor | None = None) -> Tensor:
     length = queries.shape[1]
     q = torch.fft.rfft(queries, dim=1)                             # [B, L//2 + 1, C]
     k = torch.fft.rfft(keys, dim=1)
-    return torch.fft.irfft(q * torch.conj(k), n=length, dim=1)     # [B, L, C]
+    spectrum = q * torch.conj(k)                                   # cross-power spectrum
+    if channel_mean:
+        return torch.fft.irfft(spectrum.mean(dim=-1), n=length, dim=1)   # [B, L]
+    return torch.fft.irfft(spectrum, n=length, dim=1)              # [B, L, C]
 
 
 def _top_k(factor: float, length: int) -> int:
@@ -558,7 +566,7 @@ class _AutoCorrelation(nn.Module):
         return self._delays(q, k)
 
     def _delays(self, q: Tensor, k: Tensor) -> tuple[Tensor, Tensor]:
-        corr = autocorrelation(q, k).mean(dim=-1)                  # [B, L]
+        corr = autocorrelation(q, k, channel_mean=True)            # [B, L]
         weights, delays = torch.topk(corr, _top_k(self.factor, q.shape[1]), dim=-1)   # [B, k]
         return torch.softmax(weights, dim=-1), delays              # [B, k] x 2
 

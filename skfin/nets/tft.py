@@ -40,8 +40,10 @@ What this implementation decides where the paper leaves a choice, and why:
   the static embedding ``zeta`` is a learned vector, so the four contexts are learned
   constants (the LSTM starts from a learned state); ``explain`` has no static weights.
 * **No known-future covariates** (``n_future=0``): the decoder LSTM runs on learned
-  position embeddings, one per horizon step (``nn.Embedding``-style N(0, 1) start), in
-  place of the future variable-selection output; ``explain`` has no future weights.
+  position embeddings, one per horizon step, in place of the future variable-selection
+  output; ``explain`` has no future weights. They start N(0, 1) like ``nn.Embedding``
+  (the scale of a layer-normalised selection output): a near-zero start left the net
+  predicting the batch mean for 2-4 times as many steps before it began to fit.
 * **Queries from the forecast steps only.** The paper runs masked self-attention over all
   ``window + horizon`` steps and then reads out the forecast steps; here only the forecast
   steps query (keys and values are all steps), which gives the same forecast-step outputs
@@ -50,8 +52,9 @@ What this implementation decides where the paper leaves a choice, and why:
   included, as in the reference implementation (``cumsum`` of an identity mask).
 * **Variable-selection weights** come from a GRN with ``min(hidden_size, n_vars)`` hidden
   units (pytorch-forecasting's choice; google-research/tft uses ``hidden_size``): on
-  scikit-learn's 128-row regression check the narrower weight network passed for 5 of
-  6 seeds, the wider one for 3 of 6 (it fits the noise features of the window).
+  scikit-learn's 128-row regression check (10 features, 9 of them noise, window 32) the
+  narrower weight network reached R^2 > 0.5 for 4 to 5 of 6 seeds, the wider one for 3
+  of 6; the wider one fits the noise features of the window.
 * **Attention width** per head is ``max(1, hidden_size // n_heads)`` (the paper's
   ``d_model / m_H``).
 * **Output.** The paper's linear quantile layer is replaced by skfin's shared heads applied
@@ -95,7 +98,8 @@ class _GroupedLinear(nn.Module):
     def __init__(self, groups: int, in_features: int, out_features: int):
         super().__init__()
         bound = 1 / math.sqrt(in_features)
-        self.weight = nn.Parameter(torch.empty(groups, in_features, out_features).uniform_(-bound, bound))
+        self.weight = nn.Parameter(
+            torch.empty(groups, in_features, out_features).uniform_(-bound, bound))
         self.bias = nn.Parameter(torch.empty(groups, 1, out_features).uniform_(-bound, bound))
 
     def forward(self, x: Tensor) -> Tensor:                        # x: [G, N, in]
@@ -176,7 +180,8 @@ class GatedResidualNetwork(nn.Module):
                  context_size: int | None = None, groups: int | None = None):
         super().__init__()
         if groups is not None and context_size is not None:
-            raise ValueError("A grouped GatedResidualNetwork takes no context; pass one or the other.")
+            raise ValueError("A grouped GatedResidualNetwork takes no context; pass "
+                             "groups or context_size, not both.")
         self.skip = (None if in_features == out_features
                      else _linear(in_features, out_features, groups))
         self.fc2 = _linear(in_features, hidden_size, groups)                # W_2, b_2
@@ -351,11 +356,11 @@ class TFT(nn.Module):
     >>> import numpy as np
     >>> import torch
     >>> from skfin.datasets import load_sp500
-    >>> sp = load_sp500().iloc[-41:]
-    >>> r = 100 * np.log(sp["Close"]).diff().dropna()                    # 40 daily returns
-    >>> x = torch.tensor(r.to_numpy(), dtype=torch.float32).view(2, 20, 1)  # [B, W, 1]
-    >>> dow = torch.tensor(sp.index.dayofweek.to_numpy()[1:], dtype=torch.float32)
-    >>> x_future = dow.view(2, 20, 1)[:, :5]                             # known calendar
+    >>> sp = load_sp500().iloc[-46:]
+    >>> r = 100 * np.log(sp["Close"]).diff().dropna()                    # 45 daily returns
+    >>> x = torch.tensor(r.to_numpy()[:40], dtype=torch.float32).view(2, 20, 1)  # 2 windows
+    >>> dow = torch.tensor(r.index.dayofweek.to_numpy(), dtype=torch.float32)
+    >>> x_future = torch.stack([dow[20:25], dow[40:45]]).unsqueeze(-1)  # weekdays to come
     >>> net = TFT(n_features=1, window=20, horizon=5, n_targets=1, n_future=1,
     ...           output="quantile", quantiles=(0.1, 0.5, 0.9))
     >>> net(x, x_future).shape

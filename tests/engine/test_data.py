@@ -91,7 +91,8 @@ def test_subsets_splits_and_loaders_carry_the_future():
     end = int(valid.ends[0])
     torch.testing.assert_close(inputs["x_future"][0], calendar[end + 1:end + 4])
     batches = list(batch_loader(ds, 1024))
-    assert [tuple(b[0]["x_future"].shape) for b in batches] == [(1024, 3, 2), (1024, 3, 2), (933, 3, 2)]
+    shapes = [tuple(b[0]["x_future"].shape) for b in batches]
+    assert shapes == [(1024, 3, 2), (1024, 3, 2), (933, 3, 2)]
 
 
 def test_future_needs_target_offsets():

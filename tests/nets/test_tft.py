@@ -82,7 +82,8 @@ def test_selection_weights_sum_to_one_per_step(panel, future, static):
     with torch.no_grad():
         parts = net.explain(*_inputs(panel, future, static))
     assert parts["past_weights"].shape == (64, W, 3)
-    expected = {"past_weights", "attention"} | ({"future_weights", "static_weights"} if future else set())
+    expected = {"past_weights", "attention"}
+    expected |= {"future_weights", "static_weights"} if future else set()
     assert set(parts) == expected
     for name in expected - {"attention"}:
         weights = parts[name]
@@ -109,11 +110,12 @@ def test_attention_is_causal_over_the_forecast_steps(panel):
         base = net(x, x_future, x_static)
         for p in range(1, H):
             bumped = x_future.clone()
-            bumped[:, p] += 3.0                                       # change the calendar at step p
+            bumped[:, p] += 3.0                               # change the calendar at step p
             parts = net.explain(x, bumped, x_static)
             out = net(x, bumped, x_static)
             torch.testing.assert_close(out[:, :p], base[:, :p], rtol=0, atol=1e-6)
-            torch.testing.assert_close(parts["attention"][:, :p], attention[:, :p], rtol=0, atol=1e-6)
+            torch.testing.assert_close(parts["attention"][:, :p], attention[:, :p],
+                                       rtol=0, atol=1e-6)
             assert (out[:, p:] - base[:, p:]).abs().max() > 1e-4    # and it does reach step p
 
 
@@ -193,7 +195,8 @@ def test_missing_or_unexpected_covariates_are_named(panel):
         _net()(x, x_static=x_static)
     with pytest.raises(ValueError, match=r"n_static=2: pass x_static"):
         _net()(x, x_future)
-    with pytest.raises(ValueError, match=r"n_future=0 and takes no x_future; rebuild it with n_future=2"):
+    with pytest.raises(ValueError, match=r"n_future=0 and takes no x_future; rebuild it with "
+                                         r"n_future=2"):
         _net(n_future=0)(x, x_future, x_static)
     with pytest.raises(ValueError, match=r"x_future has 1 variables"):
         _net()(x, x_future[..., :1], x_static)
