@@ -143,13 +143,14 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
                 y_float = None                       # validate_data explains what is wrong
             if y_float is not None:
                 check_finite(y_float, "y", y_names, getattr(y, "index", None))
-        X_arr, _ = self._validate_X(X, reset=True)
         if y is None:
             raise ValueError(
                 f"This {type(self).__name__} estimator requires y to be passed, but the "
                 "target y is None."
             )
+        # y first: validating y alone resets the recorded feature names, X then sets them
         y = validate_data(self, y=y, multi_output=True, y_numeric=True)
+        X_arr, _ = self._validate_X(X, reset=True)
         check_consistent_length(X_arr, y)
         if len(X_arr) < 2:
             raise ValueError(

@@ -1,6 +1,7 @@
 """Behaviour of the sklearn face on real S&P 500 data (conformance is in tests/conformance)."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,12 @@ from skfin.regressors import GRURegressor, LSTMRegressor, MLPRegressor
 from skfin.registry import all_regressors
 
 FAST = dict(window=10, hidden_size=8, max_epochs=2, random_state=0)
+
+
+def fast(cls, **overrides):
+    """``FAST`` restricted to what ``cls`` takes (attention nets size with d_model)."""
+    params = cls().get_params()
+    return {k: v for k, v in {**FAST, **overrides}.items() if k in params}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +43,7 @@ def test_grid_search_in_a_pipeline(small):
 @pytest.mark.parametrize("cls", all_regressors(), ids=lambda c: c.__name__)
 def test_pickle_round_trip_gives_identical_predictions(cls, small):
     X, y = small
-    model = cls(**FAST, output="quantile").fit(X, y)
+    model = cls(**fast(cls, output="quantile")).fit(X, y)
     clone = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(model.predict(X), clone.predict(X))
     pd.testing.assert_frame_equal(model.predict_interval(X), clone.predict_interval(X))
@@ -45,11 +52,11 @@ def test_pickle_round_trip_gives_identical_predictions(cls, small):
 @pytest.mark.parametrize("cls", all_regressors(), ids=lambda c: c.__name__)
 def test_same_random_state_gives_bit_identical_fits(cls, small):
     X, y = small
-    a, b = cls(**FAST).fit(X, y), cls(**FAST).fit(X, y)
+    a, b = cls(**fast(cls)).fit(X, y), cls(**fast(cls)).fit(X, y)
     for (name, pa), (_, pb) in zip(a.net_.module_.state_dict().items(),
                                    b.net_.module_.state_dict().items()):
         assert torch.equal(pa, pb), name
-    c = cls(**{**FAST, "random_state": 1}).fit(X, y)
+    c = cls(**fast(cls, random_state=1)).fit(X, y)
     assert not np.array_equal(a.predict(X), c.predict(X))
 
 
@@ -60,6 +67,17 @@ def test_fit_leaves_the_global_rng_alone(small):
     torch.manual_seed(123)
     MLPRegressor(**FAST).fit(X, y)
     torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_feature_names_survive_fit_and_predict_warns_nothing(small):
+    X, y = small
+    model = MLPRegressor(**FAST).fit(X, y)
+    assert list(model.feature_names_in_) == list(X.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.predict(X.tail(20))
+    with pytest.warns(UserWarning, match="feature names"):
+        model.predict(X.tail(20).to_numpy())
 
 
 def test_multi_horizon_y_and_interval_format(small):

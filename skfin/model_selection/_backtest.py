@@ -20,6 +20,8 @@ metrics are skfin's and sktime's.
 No look-ahead: each forecaster sees ``y`` and ``X`` up to the fold's cutoff only, and
 ``predict`` is never given ``X``: exogenous data are treated as observed, not known in
 advance (daily returns feeding a volatility forecaster are not known for tomorrow).
+Forecasters that read ``X`` as *known-future* covariates (TFT's decoder inputs) would
+need ``X`` at the forecast steps, so they are fitted on ``y`` alone here.
 """
 
 from __future__ import annotations
@@ -295,6 +297,13 @@ def _bounds(bands: pd.DataFrame | None, coverage) -> dict:
 # ---------------------------------------------------------------------------------------
 # the backtest
 # ---------------------------------------------------------------------------------------
+def _reads_future_X(forecaster) -> bool:
+    """Whether ``forecaster`` (or the one it wraps) reads X as known-future covariates."""
+    inner = getattr(forecaster, "forecaster", None)
+    return bool(getattr(forecaster, "_uses_future_X", False)
+                or (inner is not None and getattr(inner, "_uses_future_X", False)))
+
+
 def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_train_size=1,
              strategy="update", coverage=(0.8, 0.9, 0.95), target="returns",
              returns_scale=100.0, periods_per_year=252, errors="raise",
@@ -317,7 +326,8 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
         ``DatetimeIndex`` of trading days, which has no frequency.
     X : pandas.DataFrame or None, default=None
         Exogenous data on the index of ``y``, observed up to each cutoff only; never
-        passed to ``predict``.
+        passed to ``predict``. Forecasters that read X as known-future covariates
+        (:class:`~skfin.forecasting.TFTForecaster`) are fitted without it.
     fh : int or list of int, default=5
         Steps ahead: ``1 .. fh``, or the listed steps.
     folds : int, default=5
@@ -405,6 +415,7 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
         for name, template in forecasters.items():
             model_rows, model_forecasts = [], []
             model, seen = None, -1
+            X_model = None if _reads_future_X(template) else X
             try:
                 for k, (train, test) in enumerate(splits):
                     bar.set_postfix_str(f"{name} fold {k + 1}/{len(splits)}")
@@ -412,11 +423,12 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
                     start = time.perf_counter()
                     if model is None or strategy == "refit":
                         model = template.clone()
-                        model.fit(y.iloc[train], X=None if X is None else X.iloc[train],
-                                  fh=fh_rel)
+                        model.fit(y.iloc[train], fh=fh_rel,
+                                  X=None if X_model is None else X_model.iloc[train])
                     else:
                         new = np.arange(seen + 1, cutoff + 1)
-                        model.update(y.iloc[new], X=None if X is None else X.iloc[new],
+                        model.update(y.iloc[new],
+                                     X=None if X_model is None else X_model.iloc[new],
                                      update_params=strategy == "update")
                     seen = cutoff
                     fit_seconds = time.perf_counter() - start

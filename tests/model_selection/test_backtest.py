@@ -131,6 +131,22 @@ def test_volatility_target_scores_qlike_on_squares():
     assert "sharpe" not in res.folds
 
 
+def test_known_future_readers_are_fitted_without_observed_X():
+    """TFT reads X as known-future covariates; observed returns are not known ahead."""
+    from skfin.forecasting import TFTForecaster
+
+    class FutureRecorder(Recorder):
+        _uses_future_X = True
+
+    rv, X = _vol()
+    Recorder.log = []
+    backtest({"future": FutureRecorder("last")}, rv, X, fh=2, folds=2, progress=False)
+    assert Recorder.log and all(x is None for _, _, x in Recorder.log)
+    tft = TFTForecaster(window=8, hidden_size=4, n_heads=1, max_epochs=1, random_state=0)
+    res = backtest({"tft": tft}, rv, X, fh=2, folds=2, target="volatility", progress=False)
+    assert res.models == ["tft"] and np.isfinite(res.folds["mae"]).all()
+
+
 def test_failures_are_kept_apart_with_errors_warn():
     r = _returns()
 
