@@ -9,12 +9,13 @@ day's return (``update``) and moves on; the nets fine-tune on everything seen so
 Q4 2018 volatility spikes). Reports empirical coverage and mean width per nominal level,
 median over ``--seeds`` seeds, and saves ``results/conformal_coverage.json``.
 
-    python -m benchmarks.conformal_coverage [--seeds 3] [--test 1000]
+    python -m benchmarks.conformal_coverage [--seeds 3] [--test 1000] [--only NAME]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -45,10 +46,14 @@ def _models(seed: int) -> dict:
                                                         calibration_size=250),
         "lstm + ACI (gamma=0.02)": ConformalForecaster(lstm(), method="aci", gamma=0.02,
                                                        calibration_size=250),
+        "lstm + split conformal, EWMA-scaled": ConformalForecaster(
+            lstm(), method="split", scaling="ewma", calibration_size=250),
+        "lstm + ACI (gamma=0.005), EWMA-scaled": ConformalForecaster(
+            lstm(), method="aci", gamma=0.005, scaling="ewma", calibration_size=250),
     }
 
 
-def run(seed: int, n_test: int, n_train: int = 1000) -> dict:
+def run(seed: int, n_test: int, n_train: int = 1000, only: str | None = None) -> dict:
     import torch
 
     from skfin.datasets import load_sp500
@@ -58,6 +63,8 @@ def run(seed: int, n_test: int, n_train: int = 1000) -> dict:
     y = (100 * np.log(close).diff()).dropna().iloc[-(n_train + n_test):]
     out = {}
     for name, model in _models(seed).items():
+        if only is not None and only not in name:
+            continue
         start = time.perf_counter()
         model.fit(y.iloc[:n_train], fh=[1])
         hits = {c: [] for c in COVERAGES}
@@ -78,15 +85,24 @@ def run(seed: int, n_test: int, n_train: int = 1000) -> dict:
 
 
 def main() -> None:
-    from benchmarks._common import median, save
+    from benchmarks._common import RESULTS, median, save
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--test", type=int, default=1000)
+    parser.add_argument("--only", default=None,
+                        help="run only the models whose name contains this text and merge "
+                             "them into the saved results (same seeds and test period)")
     args = parser.parse_args()
-    runs = [run(seed, args.test) for seed in range(args.seeds)]
+    runs = [run(seed, args.test, only=args.only) for seed in range(args.seeds)]
     table = {name: {key: median(r[name][key] for r in runs) for key in runs[0][name]}
              for name in runs[0]}
+    if args.only is not None:
+        saved = json.loads((RESULTS / "conformal_coverage.json").read_text())
+        if (saved["seeds"], saved["test_days"]) != (args.seeds, args.test):
+            raise SystemExit("--only merges into results of the same --seeds and --test")
+        table = {**saved["median_over_seeds"], **table}
+        runs = [{**old, **new} for old, new in zip(saved["runs"], runs)]
     header = f"{'model':36s}" + "".join(f"  cov{int(c * 100)}  width{int(c * 100)}"
                                         for c in COVERAGES)
     print(header)

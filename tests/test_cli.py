@@ -49,11 +49,12 @@ def test_realized_vol_has_the_garch_baseline(tmp_path):
     assert not (tmp_path / "strategy_returns.png").exists()
 
 
-def test_conformal_wraps_the_neural_models(tmp_path):
+@pytest.mark.parametrize("scaling, name", [("none", "mlp+split"), ("ewma", "mlp+split-ewma")])
+def test_conformal_wraps_the_neural_models(tmp_path, scaling, name):
     assert main([*TINY, "--baselines", "none", "--conformal", "split", "--coverage", "0.9",
-                 "--output", str(tmp_path)]) == 0
+                 "--conformal-scaling", scaling, "--output", str(tmp_path)]) == 0
     board = pd.read_csv(tmp_path / "leaderboard.csv", index_col="model")
-    assert board.index.tolist() == ["mlp+split"]
+    assert board.index.tolist() == [name]
     assert _finite(board, ["mae", "coverage_90", "width_90"])
 
 

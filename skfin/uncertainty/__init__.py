@@ -7,7 +7,12 @@ The conformal wrappers here take any skfin or sktime forecaster, or any sklearn 
 """
 
 from skfin.engine.sampling import mc_dropout, mixture_quantiles
-from skfin.uncertainty.conformal import ConformalForecaster, ConformalRegressor, conformal_radius
+from skfin.uncertainty.conformal import (
+    ConformalForecaster,
+    ConformalRegressor,
+    causal_scale,
+    conformal_radius,
+)
 
-__all__ = ["ConformalForecaster", "ConformalRegressor", "conformal_radius", "mc_dropout",
-           "mixture_quantiles"]
+__all__ = ["ConformalForecaster", "ConformalRegressor", "causal_scale", "conformal_radius",
+           "mc_dropout", "mixture_quantiles"]

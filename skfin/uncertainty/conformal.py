@@ -6,6 +6,14 @@ recent ``calibration_size`` scores *already observed at that origin* (a score fo
 ``h`` made at origin ``t`` becomes known at ``t + h``), so nothing after the forecast origin
 is ever used.
 
+``scaling="ewma"`` divides each error by the scale of the errors known when its forecast
+was made: ``s_t = |e_t| / sigma_t`` with ``sigma_t`` the exponentially weighted root mean
+square of the stream's past errors (half-life ``halflife`` origins, the RiskMetrics idea),
+and issues ``yhat +- q(s) sigma_origin``. This is locally weighted (normalised) conformal
+prediction (Papadopoulos et al., 2008; Lei et al., 2018) with a causal volatility
+estimate as the difficulty: on returns, whose volatility clusters, the interval widens as
+soon as the errors do instead of waiting for ``calibration_size`` scores to turn over.
+
 * ``method="split"``: the level stays at the nominal ``alpha = 1 - coverage``; as
   ``update`` brings data, the calibration tail rolls forward.
 * ``method="aci"``: adaptive conformal inference (Gibbs & Candes, 2021). From the end of
@@ -29,6 +37,10 @@ intervals stay finite (which makes such a step count as a possible miss, not a s
 References
 ----------
 Vovk, Gammerman and Shafer (2005), *Algorithmic Learning in a Random World*.
+Papadopoulos, Gammerman and Vovk (2008), "Normalized nonconformity measures for
+regression conformal prediction", AIA.
+Lei, G'Sell, Rinaldo, Tibshirani and Wasserman (2018), "Distribution-free predictive
+inference for regression", JASA.
 Gibbs and Candes (2021), "Adaptive conformal inference under distribution shift", NeurIPS.
 """
 
@@ -43,17 +55,65 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
-__all__ = ["ConformalForecaster", "ConformalRegressor", "conformal_radius"]
+__all__ = ["ConformalForecaster", "ConformalRegressor", "causal_scale", "conformal_radius"]
 
 
 def _conformal_quantile(scores: np.ndarray, level: np.ndarray) -> np.ndarray:
     """``ceil((n + 1) level)``-th smallest score for each level (capped at the largest)."""
+    scores = scores[~np.isnan(scores)]
     n = len(scores)
     if n == 0:
         return np.full(np.shape(level), np.nan)
     ranks = np.ceil((n + 1) * np.clip(level, 0.0, 1.0)).astype(int)
     ranks = np.clip(ranks, 1, n)
     return np.sort(scores)[ranks - 1]
+
+
+def causal_scale(errors: np.ndarray, lag: int, halflife: float) -> np.ndarray:
+    """Scale of the errors known at each origin: an exponentially weighted RMS.
+
+    Parameters
+    ----------
+    errors : ndarray of shape (n,)
+        Absolute errors of the forecasts made at origins ``0 .. n-1`` (trailing NaN for
+        errors not observed yet).
+    lag : int
+        The error of origin ``i`` is known from origin ``i + lag`` on (the forecast step).
+    halflife : float
+        Half-life of the weights, in origins.
+
+    Returns
+    -------
+    ndarray of shape (n + 1,)
+        Entry ``k`` uses only ``errors[: k - lag + 1]``, the errors known at origin ``k``.
+        Origins before the first known error take the first scale there is (it is known
+        by the time their own error is, so no score ever uses the future of the origin
+        that calibrates with it). Floored at 1e-12 so that zero errors stay zero scores.
+
+    Examples
+    --------
+    Daily S&P 500 moves around the February 2018 sell-off, as the errors of a zero
+    forecast; the scale of each day uses the moves up to the day before:
+
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> close = load_sp500()["Close"].loc["2018-01-29":"2018-02-09"]
+    >>> moves = np.abs(100 * np.diff(np.log(close.to_numpy())))
+    >>> moves.round(1)
+    array([1.1, 0. , 0.1, 2.1, 4.2, 1.7, 0.5, 3.8, 1.5])
+    >>> causal_scale(moves, lag=1, halflife=3).round(1)
+    array([1.1, 1.1, 0.7, 0.6, 1.3, 2.6, 2.4, 2. , 2.6, 2.4])
+    """
+    errors = np.asarray(errors, dtype=np.float64)
+    n = len(errors)
+    rms = np.sqrt(pd.Series(errors ** 2).ewm(halflife=halflife, ignore_na=True)
+                  .mean().to_numpy())
+    scale = np.full(n + 1, np.nan)
+    scale[lag:] = rms[: n + 1 - lag]
+    finite = np.flatnonzero(np.isfinite(scale))
+    if len(finite):
+        scale[: finite[0]] = scale[finite[0]]
+    return np.maximum(scale, 1e-12)
 
 
 def conformal_radius(scores: np.ndarray, known: np.ndarray, origin: int, alphas,
@@ -128,7 +188,19 @@ _PARAMS = {
     "calibration_size": [Interval(Integral, 1, None, closed="left"),
                          Interval(Real, 0, 1, closed="neither")],
     "gamma": [Interval(Real, 0, None, closed="neither")],
+    "scaling": [StrOptions({"none", "ewma"})],
+    "halflife": [Interval(Real, 0, None, closed="neither")],
 }
+
+
+def _radius_of_stream(errors: np.ndarray, known: np.ndarray, origin: int, alphas, *,
+                      lag: int, scaling: str, halflife: float, **kwargs) -> np.ndarray:
+    """Conformal radius at ``origin`` from a stream's absolute errors (absolute or scaled)."""
+    if scaling == "none":
+        return conformal_radius(errors, known, origin, alphas, **kwargs)
+    scale = causal_scale(errors, lag, halflife)
+    return conformal_radius(errors / scale[: len(errors)], known, origin, alphas,
+                            **kwargs) * scale[origin]
 
 
 class ConformalForecaster(BaseForecaster):
@@ -152,6 +224,12 @@ class ConformalForecaster(BaseForecaster):
         Number of most recent scores per horizon step behind each interval.
     gamma : float, default=0.005
         ACI step size (Gibbs & Candes use 0.005); ignored for ``method="split"``.
+    scaling : {"none", "ewma"}, default="none"
+        Absolute errors, or errors divided by a causal EWMA scale of the past errors
+        (locally weighted conformal; see the module docstring). ``"ewma"`` suits series
+        whose volatility clusters, such as returns.
+    halflife : float, default=10
+        Half-life, in forecast origins, of the scale of ``scaling="ewma"``.
 
     Attributes
     ----------
@@ -192,11 +270,14 @@ class ConformalForecaster(BaseForecaster):
     }
     _config = {"remember_data": False}
 
-    def __init__(self, forecaster, *, method="aci", calibration_size=250, gamma=0.005):
+    def __init__(self, forecaster, *, method="aci", calibration_size=250, gamma=0.005,
+                 scaling="none", halflife=10):
         self.forecaster = forecaster
         self.method = method
         self.calibration_size = calibration_size
         self.gamma = gamma
+        self.scaling = scaling
+        self.halflife = halflife
         super().__init__()
         self._y, self._X = None, None
         self.clone_tags(forecaster, ["capability:exogenous"])
@@ -264,10 +345,11 @@ class ConformalForecaster(BaseForecaster):
         scores[observed] = np.abs(self._truth[rows[observed], column] - preds[observed])
         known = origins + step
         state = self._aci.setdefault((step, column, tuple(alphas)), {})
-        return conformal_radius(scores, known, origins[-1], alphas,
-                                window=self.calibration_size,
-                                gamma=self.gamma if self.method == "aci" else None,
-                                start=self._start, state=state)
+        return _radius_of_stream(scores, known, origins[-1], alphas, lag=step,
+                                 scaling=self.scaling, halflife=self.halflife,
+                                 window=self.calibration_size,
+                                 gamma=self.gamma if self.method == "aci" else None,
+                                 start=self._start, state=state)
 
     def _predict(self, fh, X=None):
         return self.forecaster_.predict(fh=fh, X=X)
@@ -298,7 +380,8 @@ class ConformalForecaster(BaseForecaster):
 
         return [
             {"forecaster": NaiveForecaster(), "calibration_size": 3},
-            {"forecaster": NaiveForecaster("mean"), "method": "split", "calibration_size": 2},
+            {"forecaster": NaiveForecaster("mean"), "method": "split", "calibration_size": 2,
+             "scaling": "ewma", "halflife": 2},
         ]
 
 
@@ -325,6 +408,11 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     gap : int or None, default=None
         Rows dropped between training and calibration; None means ``n_outputs - 1`` (a
         target with ``H`` columns spans ``H`` rows).
+    scaling : {"none", "ewma"}, default="none"
+        Absolute errors, or errors divided by a causal EWMA scale of the errors of the
+        rows before (see the module docstring).
+    halflife : float, default=10
+        Half-life, in rows, of the scale of ``scaling="ewma"``.
 
     Attributes
     ----------
@@ -358,12 +446,15 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         "gap": [Interval(Integral, 0, None, closed="left"), None],
     }
 
-    def __init__(self, estimator, *, method="split", calibration_size=0.2, gamma=0.005, gap=None):
+    def __init__(self, estimator, *, method="split", calibration_size=0.2, gamma=0.005,
+                 gap=None, scaling="none", halflife=10):
         self.estimator = estimator
         self.method = method
         self.calibration_size = calibration_size
         self.gamma = gamma
         self.gap = gap
+        self.scaling = scaling
+        self.halflife = halflife
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -453,10 +544,11 @@ class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         n = len(self.scores_)
         known = np.arange(1, n + 1)                        # row k's truth is known after k
         return np.stack([
-            conformal_radius(self.scores_[:, j], known, n, alphas, window=self._window,
-                             gamma=self.gamma if self.method == "aci" else None,
-                             start=self._start,
-                             state=self._aci.setdefault((j, tuple(alphas)), {}))
+            _radius_of_stream(self.scores_[:, j], known, n, alphas, lag=1, scaling=self.scaling,
+                              halflife=self.halflife, window=self._window,
+                              gamma=self.gamma if self.method == "aci" else None,
+                              start=self._start,
+                              state=self._aci.setdefault((j, tuple(alphas)), {}))
             for j in range(self.scores_.shape[1])])
 
     def predict_interval(self, X, coverage=0.9) -> pd.DataFrame:
