@@ -58,7 +58,9 @@ def main(argv: list[str]) -> int:
     python = ensure_env()
     task, rest = argv[0], argv[1:]
     if task == "test":
-        cmd = [python, "-m", "pytest", "-n", "2", "--dist", "loadgroup", *rest]
+        # --durations: the slowest tests are listed on every run, to keep the suite short
+        cmd = [python, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "--durations=25",
+               *rest]
     else:
         cmd = [python, "-m", "skfin", "backtest", *rest]
     return subprocess.run([str(c) for c in cmd], cwd=ROOT).returncode

@@ -40,11 +40,13 @@ def _models(seed: int) -> dict:
         "bayesian_lstm (MC dropout)": BayesianLSTMForecaster(
             window=32, max_epochs=30, update_epochs=2, n_samples=30, device="cpu",
             random_state=seed),
-        "lstm + split conformal": ConformalForecaster(lstm(), method="split",
+        "lstm + split conformal": ConformalForecaster(lstm(), method="split", scaling="none",
                                                       calibration_size=250),
         "lstm + ACI (gamma=0.005)": ConformalForecaster(lstm(), method="aci", gamma=0.005,
+                                                        scaling="none",
                                                         calibration_size=250),
         "lstm + ACI (gamma=0.02)": ConformalForecaster(lstm(), method="aci", gamma=0.02,
+                                                       scaling="none",
                                                        calibration_size=250),
         "lstm + split conformal, EWMA-scaled": ConformalForecaster(
             lstm(), method="split", scaling="ewma", calibration_size=250),

@@ -148,9 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="use only the last N observations of the target")
     bt.add_argument("--conformal", choices=["none", "split", "aci"], default="none",
                     help="wrap the neural models in skfin.uncertainty.ConformalForecaster")
-    bt.add_argument("--conformal-scaling", choices=["none", "ewma"], default="none",
-                    help="conformal scores: absolute errors, or errors over a causal EWMA "
-                         "scale of past errors (suits returns, whose volatility clusters)")
+    bt.add_argument("--conformal-scaling", choices=["ewma", "none"], default="ewma",
+                    help="conformal scores: errors over a causal EWMA scale of past errors "
+                         "(keeps coverage where volatility clusters), or absolute errors")
     bt.add_argument("--device", default=d["device"], help="auto, cpu, cuda, cuda:N or mps")
     bt.add_argument("--threads", type=_int_at_least(1), default=d["threads"],
                     help="torch CPU threads; skfin's small nets train fastest on one "
@@ -288,7 +288,7 @@ def _neural(arch, args, levels, calibration):
         return arch.name, model
     from skfin.uncertainty import ConformalForecaster
 
-    suffix = "" if args.conformal_scaling == "none" else f"-{args.conformal_scaling}"
+    suffix = "" if args.conformal_scaling == "ewma" else "-unscaled"
     return (f"{arch.name}+{args.conformal}{suffix}",
             ConformalForecaster(model, method=args.conformal, calibration_size=calibration,
                                 scaling=args.conformal_scaling))

@@ -49,7 +49,7 @@ def test_realized_vol_has_the_garch_baseline(tmp_path):
     assert not (tmp_path / "strategy_returns.png").exists()
 
 
-@pytest.mark.parametrize("scaling, name", [("none", "mlp+split"), ("ewma", "mlp+split-ewma")])
+@pytest.mark.parametrize("scaling, name", [("ewma", "mlp+split"), ("none", "mlp+split-unscaled")])
 def test_conformal_wraps_the_neural_models(tmp_path, scaling, name):
     assert main([*TINY, "--baselines", "none", "--conformal", "split", "--coverage", "0.9",
                  "--conformal-scaling", scaling, "--output", str(tmp_path)]) == 0
