@@ -272,9 +272,7 @@ class MLPForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.1
+    {mlp_params}
     {common_params}
     {forecaster_params}
 
@@ -381,12 +379,7 @@ class AttentionLSTMForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.1
-        Between stacked layers and before the head.
-    bidirectional : bool, default=False
-        Read the window both ways (it holds only the past, so nothing leaks).
+    {attention_lstm_params}
     {common_params}
     {forecaster_params}
 
@@ -419,12 +412,7 @@ class ResidualLSTMForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    hidden_size : int, default=32
-        Width of the input projection and of every LSTM layer.
-    num_layers : int, default=2
-        Residual LSTM layers, each ``h <- LayerNorm(h + Dropout(LSTM(h)))``.
-    dropout : float, default=0.1
-        On each layer's output before the residual sum, and before the head.
+    {residual_lstm_params}
     {common_params}
     {forecaster_params}
 
@@ -464,11 +452,7 @@ class BayesianLSTMForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.2
-        Time-locked dropout on the input and every layer's output, and dropout before the
-        head; it must be > 0 for MC-dropout sampling.
+    {bayesian_lstm_params}
     {common_params}
     {forecaster_params}
 
@@ -511,21 +495,7 @@ class CNNLSTMForecaster(NeuralForecaster):
     window : int, default=32
         Past observations each forecast reads. Any window works: pooling blocks are
         aligned to the window's end.
-    channels : int, default=64
-        Filters of the convolution.
-    kernel_size : int, default=3
-        Steps each filter reads (the step and ``kernel_size - 1`` before it).
-    pool_size : int, default=1
-        Steps max-pooled into one before the LSTM (the LSTM then reads
-        ``ceil(window / pool_size)`` steps); 1, the default, keeps every step. Pooling
-        shortens long windows but mixes the newest step with the ``pool_size - 1`` before
-        it, which costs accuracy when the latest observation carries the signal.
-    hidden_size : int, default=32
-        Width of the LSTM.
-    num_layers : int, default=1
-        Stacked LSTM layers.
-    dropout : float, default=0.1
-        Between stacked LSTM layers and before the head.
+    {cnn_lstm_params}
     {common_params}
     {forecaster_params}
 
@@ -560,15 +530,7 @@ class TCNForecaster(NeuralForecaster):
         Past observations each forecast reads. A window longer than the receptive field,
         ``1 + 2 (kernel_size - 1)(2^num_blocks - 1)`` steps, warns at fit: the extra
         observations cannot change the forecast.
-    hidden_size : int, default=16
-        Channels of every residual block.
-    kernel_size : int, default=3
-    num_blocks : int, default=4
-        Residual blocks of two causal convolutions each; block ``i`` has dilation ``2^i``.
-    dropout : float, default=0.1
-        After each convolution and before the head.
-    weight_norm : bool, default=True
-        Weight-normalise the convolutions.
+    {tcn_params}
     {common_params}
     {forecaster_params}
 
@@ -616,15 +578,7 @@ class WaveNetForecaster(NeuralForecaster):
     window : int, default=32
         Past observations each forecast reads. A window longer than the receptive field,
         ``1 + num_cycles (kernel_size - 1)(2^num_layers - 1)`` steps, warns at fit.
-    hidden_size : int, default=16
-        Channels of the residual and skip paths.
-    kernel_size : int, default=2
-    num_layers : int, default=5
-        Gated layers per dilation cycle; layer ``i`` has dilation ``2^i``.
-    num_cycles : int, default=2
-        Repetitions of the dilation cycle.
-    dropout : float, default=0.1
-        Before the head.
+    {wavenet_params}
     {common_params}
     {forecaster_params}
 

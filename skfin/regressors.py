@@ -247,9 +247,7 @@ class MLPRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.1
+    {mlp_params}
     {common_params}
 
     Attributes
@@ -385,12 +383,7 @@ class AttentionLSTMRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.1
-        Between stacked layers and before the head.
-    bidirectional : bool, default=False
-        Read the window both ways (it holds only the past, so nothing leaks).
+    {attention_lstm_params}
     {common_params}
 
     Attributes
@@ -434,12 +427,7 @@ class ResidualLSTMRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    hidden_size : int, default=32
-        Width of the input projection and of every LSTM layer.
-    num_layers : int, default=2
-        Residual LSTM layers, each ``h <- LayerNorm(h + Dropout(LSTM(h)))``.
-    dropout : float, default=0.1
-        On each layer's output before the residual sum, and before the head.
+    {residual_lstm_params}
     {common_params}
 
     Attributes
@@ -483,11 +471,7 @@ class BayesianLSTMRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.2
-        Time-locked dropout on the input and every layer's output, and dropout before the
-        head; it must be > 0 for MC-dropout sampling.
+    {bayesian_lstm_params}
     {common_params}
 
     Notes
@@ -534,21 +518,7 @@ class CNNLSTMRegressor(NeuralRegressor):
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
         Any window works: pooling blocks are aligned to the window's end.
-    channels : int, default=64
-        Filters of the convolution.
-    kernel_size : int, default=3
-        Steps each filter reads (the step and ``kernel_size - 1`` before it).
-    pool_size : int, default=1
-        Steps max-pooled into one before the LSTM (the LSTM then reads
-        ``ceil(window / pool_size)`` steps); 1, the default, keeps every step. Pooling
-        shortens long windows but mixes the newest step with the ``pool_size - 1`` before
-        it, which costs accuracy when the latest observation carries the signal.
-    hidden_size : int, default=32
-        Width of the LSTM.
-    num_layers : int, default=1
-        Stacked LSTM layers.
-    dropout : float, default=0.1
-        Between stacked LSTM layers and before the head.
+    {cnn_lstm_params}
     {common_params}
 
     Attributes
@@ -589,15 +559,7 @@ class TCNRegressor(NeuralRegressor):
         A window longer than the receptive field,
         ``1 + 2 (kernel_size - 1)(2^num_blocks - 1)`` steps, warns at fit: the extra rows
         cannot change the prediction.
-    hidden_size : int, default=16
-        Channels of every residual block.
-    kernel_size : int, default=3
-    num_blocks : int, default=4
-        Residual blocks of two causal convolutions each; block ``i`` has dilation ``2^i``.
-    dropout : float, default=0.1
-        After each convolution and before the head.
-    weight_norm : bool, default=True
-        Weight-normalise the convolutions.
+    {tcn_params}
     {common_params}
 
     Attributes
@@ -643,15 +605,7 @@ class WaveNetRegressor(NeuralRegressor):
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
         A window longer than the receptive field,
         ``1 + num_cycles (kernel_size - 1)(2^num_layers - 1)`` steps, warns at fit.
-    hidden_size : int, default=16
-        Channels of the residual and skip paths.
-    kernel_size : int, default=2
-    num_layers : int, default=5
-        Gated layers per dilation cycle; layer ``i`` has dilation ``2^i``.
-    num_cycles : int, default=2
-        Repetitions of the dilation cycle.
-    dropout : float, default=0.1
-        Before the head.
+    {wavenet_params}
     {common_params}
 
     Attributes

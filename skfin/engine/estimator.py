@@ -272,6 +272,73 @@ TFT_PARAMS_DOC = """\
     dropout : float, default=0.1
         Before the gated linear units, on the attention heads and between LSTM layers."""
 
+MLP_PARAMS_DOC = """\
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.1"""
+
+ATTENTION_LSTM_PARAMS_DOC = """\
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.1
+        Between stacked layers and before the head.
+    bidirectional : bool, default=False
+        Read the window both ways (it holds only the past, so nothing leaks)."""
+
+RESIDUAL_LSTM_PARAMS_DOC = """\
+    hidden_size : int, default=32
+        Width of the input projection and of every LSTM layer.
+    num_layers : int, default=2
+        Residual LSTM layers, each ``h <- LayerNorm(h + Dropout(LSTM(h)))``.
+    dropout : float, default=0.1
+        On each layer's output before the residual sum, and before the head."""
+
+BAYESIAN_LSTM_PARAMS_DOC = """\
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.2
+        Time-locked dropout on the input and every layer's output, and dropout before the
+        head; it must be > 0 for MC-dropout sampling."""
+
+CNN_LSTM_PARAMS_DOC = """\
+    channels : int, default=64
+        Filters of the convolution.
+    kernel_size : int, default=3
+        Steps each filter reads (the step and ``kernel_size - 1`` before it).
+    pool_size : int, default=1
+        Steps max-pooled into one before the LSTM (the LSTM then reads
+        ``ceil(window / pool_size)`` steps); 1, the default, keeps every step. Pooling
+        shortens long windows but mixes the newest step with the ``pool_size - 1`` before
+        it, which costs accuracy when the latest observation carries the signal.
+    hidden_size : int, default=32
+        Width of the LSTM.
+    num_layers : int, default=1
+        Stacked LSTM layers.
+    dropout : float, default=0.1
+        Between stacked LSTM layers and before the head."""
+
+TCN_PARAMS_DOC = """\
+    hidden_size : int, default=16
+        Channels of every residual block.
+    kernel_size : int, default=3
+    num_blocks : int, default=4
+        Residual blocks of two causal convolutions each; block ``i`` has dilation ``2^i``.
+    dropout : float, default=0.1
+        After each convolution and before the head.
+    weight_norm : bool, default=True
+        Weight-normalise the convolutions."""
+
+WAVENET_PARAMS_DOC = """\
+    hidden_size : int, default=16
+        Channels of the residual and skip paths.
+    kernel_size : int, default=2
+    num_layers : int, default=5
+        Gated layers per dilation cycle; layer ``i`` has dilation ``2^i``.
+    num_cycles : int, default=2
+        Repetitions of the dilation cycle.
+    dropout : float, default=0.1
+        Before the head."""
+
 REGRESSOR_ATTRIBUTES_DOC = """\
     net_ : skfin.engine.SkfinNet
         The fitted skorch engine; ``net_.history`` holds the losses per epoch.
@@ -292,6 +359,13 @@ _DOC_FRAGMENTS = {
     "transformer_params": TRANSFORMER_PARAMS_DOC,
     "patchtst_params": PATCHTST_PARAMS_DOC,
     "autoformer_params": AUTOFORMER_PARAMS_DOC,
+    "mlp_params": MLP_PARAMS_DOC,
+    "attention_lstm_params": ATTENTION_LSTM_PARAMS_DOC,
+    "residual_lstm_params": RESIDUAL_LSTM_PARAMS_DOC,
+    "bayesian_lstm_params": BAYESIAN_LSTM_PARAMS_DOC,
+    "cnn_lstm_params": CNN_LSTM_PARAMS_DOC,
+    "tcn_params": TCN_PARAMS_DOC,
+    "wavenet_params": WAVENET_PARAMS_DOC,
 }
 
 
