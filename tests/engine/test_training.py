@@ -33,6 +33,27 @@ def test_mixed_precision_off_cuda_warns_and_trains_in_float32(sp500_xy):
     assert model.predict(X.iloc[-5:]).dtype == np.float64
 
 
+def test_cpu_steps_all_parameters_at_once_with_the_same_result(sp500_xy, monkeypatch):
+    """AdamW's multi-tensor (foreach) step on CPU: faster, and the same weights to the bit."""
+    import torch
+
+    X, y = sp500_xy
+    X, y = X.iloc[-400:], y.iloc[-400:]
+    fast = LSTMRegressor(**FAST, max_epochs=3, device="cpu").fit(X, y)
+    assert fast.net_.optimizer_.defaults["foreach"] is True
+
+    class OneTensorAtATime(torch.optim.AdamW):
+        def __init__(self, params, **kwargs):
+            super().__init__(params, **{**kwargs, "foreach": False})
+
+    monkeypatch.setattr(torch.optim, "AdamW", OneTensorAtATime)
+    slow = LSTMRegressor(**FAST, max_epochs=3, device="cpu").fit(X, y)
+    assert slow.net_.optimizer_.defaults["foreach"] is False
+    for (name, a), (_, b) in zip(fast.net_.module_.state_dict().items(),
+                                 slow.net_.module_.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
 @pytest.mark.parametrize("arch", ARCHITECTURES, ids=lambda a: a.name)
 def test_same_hyperparameter_names_on_both_faces(arch):
     reg = set(arch.regressor().get_params())
