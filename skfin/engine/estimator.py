@@ -152,13 +152,15 @@ FORECASTER_PARAMS_DOC = """\
         seen in ``fit`` (the statistics are kept, not re-estimated, on ``update``)."""
 
 
-RECURRENT_PARAMS_DOC = """\
+ATTENTION_LSTM_PARAMS_DOC = """\
     hidden_size : int, default=32
     num_layers : int, default=1
     dropout : float, default=0.1
         Between stacked layers and before the head.
     bidirectional : bool, default=False
-        Read the window both ways (it holds only the past, so nothing leaks).
+        Read the window both ways (it holds only the past, so nothing leaks)."""
+
+RECURRENT_PARAMS_DOC = ATTENTION_LSTM_PARAMS_DOC + """
     attention : bool, default=False
         Additive attention over the window, read by the head next to the last step."""
 
@@ -276,14 +278,6 @@ MLP_PARAMS_DOC = """\
     hidden_size : int, default=32
     num_layers : int, default=1
     dropout : float, default=0.1"""
-
-ATTENTION_LSTM_PARAMS_DOC = """\
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.1
-        Between stacked layers and before the head.
-    bidirectional : bool, default=False
-        Read the window both ways (it holds only the past, so nothing leaks)."""
 
 RESIDUAL_LSTM_PARAMS_DOC = """\
     hidden_size : int, default=32
