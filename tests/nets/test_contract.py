@@ -32,7 +32,7 @@ def test_forward_shape_finite_and_every_parameter_learns(net_cls, output, real_b
 
 
 @pytest.mark.parametrize("net_cls", NETS)
-def test_overfits_one_real_batch(net_cls, real_batch):
+def test_overfits_one_real_batch(net_cls, real_batch, overfit):
     """Loss on one real batch of 64 windows falls by more than 90% within 400 Adam steps.
 
     The loop stops as soon as the target is met (the assertion is unchanged), which keeps
@@ -44,17 +44,8 @@ def test_overfits_one_real_batch(net_cls, real_batch):
     accepted = inspect.signature(net_cls).parameters
     net = net_cls(n_features=2, window=20, horizon=1, n_targets=1,
                   **{k: v for k, v in wide.items() if k in accepted})
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-    first = None
-    for _ in range(400):
-        opt.zero_grad()
-        loss = ((net(x)[..., 0] - y) ** 2).mean()
-        loss.backward()
-        opt.step()
-        first = loss.item() if first is None else first
-        if loss.item() < 0.1 * first:
-            break
-    assert loss.item() < 0.1 * first, (first, loss.item())
+    first, last = overfit(net, (x,), y)
+    assert last < 0.1 * first, (first, last)
 
 
 def test_quantile_head_never_crosses(real_batch):

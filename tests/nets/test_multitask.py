@@ -147,22 +147,13 @@ def test_engine_adds_the_auxiliary_loss_on_training_batches_only(panel):
     pickle.loads(pickle.dumps(net))                          # no autograd graph is kept
 
 
-def test_overfits_one_real_batch_with_the_auxiliary_loss(panel_batch):
+def test_overfits_one_real_batch_with_the_auxiliary_loss(panel_batch, overfit):
     x, y = panel_batch
     torch.manual_seed(0)
     net = MultiTaskNet(n_features=2, window=20, horizon=3, n_targets=2, dropout=0.0,
                        hidden_size=64)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-    first = None
-    for _ in range(400):
-        opt.zero_grad()
-        main = ((net(x)[..., 0] - y) ** 2).mean()
-        (main + net.auxiliary_loss(y)).backward()
-        opt.step()
-        first = main.item() if first is None else first
-        if main.item() < 0.1 * first:
-            break
-    assert main.item() < 0.1 * first, (first, main.item())
+    first, last = overfit(net, (x,), y, auxiliary=True)
+    assert last < 0.1 * first, (first, last)
 
 
 def test_bad_weights_raise():

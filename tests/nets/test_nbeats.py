@@ -148,21 +148,12 @@ def test_seasonality_basis_terms():
     torch.testing.assert_close(basis[2], torch.tensor([1.0, -1.0] * 6), rtol=0, atol=1e-6)
 
 
-def test_interpretable_net_overfits_one_real_batch(airline_windows):
+def test_interpretable_net_overfits_one_real_batch(airline_windows, overfit):
     x, y = airline_windows
     torch.manual_seed(0)
     net = NBEATS(n_features=1, window=36, horizon=12, n_targets=1, stacks=INTERPRETABLE)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    first = None
-    for _ in range(400):
-        opt.zero_grad()
-        loss = ((net(x)[..., 0] - y) ** 2).mean()
-        loss.backward()
-        opt.step()
-        first = loss.item() if first is None else first
-        if loss.item() < 0.1 * first:
-            break
-    assert loss.item() < 0.1 * first, (first, loss.item())
+    first, last = overfit(net, (x,), y, lr=1e-3)
+    assert last < 0.1 * first, (first, last)
 
 
 def test_exogenous_features_are_read_but_never_backcast(real_batch):

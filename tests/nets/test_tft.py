@@ -131,7 +131,7 @@ def test_past_and_static_inputs_reach_every_step(panel):
 
 
 @pytest.mark.parametrize(("future", "static"), [(True, True), (True, False), (False, True)])
-def test_overfits_one_real_batch(panel, future, static):
+def test_overfits_one_real_batch(panel, future, static, overfit):
     """Loss on 64 real windows (5 steps each) falls by more than 90% within 400 Adam steps.
 
     (Without covariates the registry-wide test in test_contract.py covers it.)
@@ -139,17 +139,8 @@ def test_overfits_one_real_batch(panel, future, static):
     y = panel[3]
     net = _net(n_future=2 * future, n_static=2 * static, hidden_size=32, dropout=0.0)
     inputs = _inputs(panel, future, static)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-    first = None
-    for _ in range(400):
-        opt.zero_grad()
-        loss = ((net(*inputs)[..., 0] - y) ** 2).mean()
-        loss.backward()
-        opt.step()
-        first = loss.item() if first is None else first
-        if loss.item() < 0.1 * first:
-            break
-    assert loss.item() < 0.1 * first, (first, loss.item())
+    first, last = overfit(net, inputs, y)
+    assert last < 0.1 * first, (first, last)
 
 
 def test_interpretable_attention_shares_one_value_projection(panel):
