@@ -7,6 +7,12 @@ columns. Nothing is downloaded at run time: the data ship inside ``arch`` and ``
 
 The loaders only adapt the stored files (index name, dtype, sorting); they never fill,
 drop or otherwise invent values. Known gaps are listed in each docstring.
+
+Daily data come with their **trading-day frequency** attached (``index.freq``, see
+:mod:`skfin.calendars`): the weekdays missing from the data are its holidays, and for the
+US equity series the NYSE's holidays after the last date are added when
+``exchange_calendars`` is installed (the data extra). So skfin's and sktime's forecasters
+take them as loaded and place forecasts on real future trading days.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import importlib
 
 import numpy as np
 import pandas as pd
+
+from skfin.calendars import trading_calendar
 
 __all__ = [
     "load_sp500",
@@ -50,10 +58,22 @@ def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(np.float64)
 
 
-def _daily(frame: pd.DataFrame) -> pd.DataFrame:
+def _daily(frame: pd.DataFrame, exchange: str | None = None) -> pd.DataFrame:
+    """Tidy a daily frame and attach its trading-day frequency (see :mod:`skfin.calendars`).
+
+    With ``exchange``, the exchange's holidays after the last date come from
+    ``exchange_calendars`` when it is installed (the data extra); without it, future dates
+    skip weekends only.
+    """
     frame = frame.copy()
     frame.index = pd.DatetimeIndex(frame.index).as_unit("ns")
-    return _tidy(frame)
+    frame = _tidy(frame)
+    try:
+        freq = trading_calendar(frame.index, exchange=exchange)
+    except ImportError:
+        freq = trading_calendar(frame.index)
+    frame.index = pd.DatetimeIndex(frame.index, freq=freq, name="date")
+    return frame
 
 
 def _monthly(frame: pd.DataFrame) -> pd.DataFrame:
@@ -88,7 +108,7 @@ def load_sp500() -> pd.DataFrame:
     >>> str(ohlcv.index[0].date()), str(ohlcv.index[-1].date())
     ('1999-01-04', '2018-12-31')
     """
-    return _daily(_import("arch.data.sp500", "arch").load())
+    return _daily(_import("arch.data.sp500", "arch").load(), exchange="XNYS")
 
 
 def load_nasdaq() -> pd.DataFrame:
@@ -110,7 +130,7 @@ def load_nasdaq() -> pd.DataFrame:
     >>> load_nasdaq().index.equals(load_sp500().index)
     True
     """
-    return _daily(_import("arch.data.nasdaq", "arch").load())
+    return _daily(_import("arch.data.nasdaq", "arch").load(), exchange="XNYS")
 
 
 def load_wti() -> pd.Series:
@@ -203,7 +223,7 @@ def load_msft() -> pd.DataFrame:
     """
     raw = _import("pmdarima.datasets", "pmdarima").load_msft()
     frame = raw.set_index(pd.to_datetime(raw["Date"])).drop(columns=["Date", "OpenInt"])
-    return _daily(frame)
+    return _daily(frame, exchange="XNYS")
 
 
 def load_fama_french() -> pd.DataFrame:

@@ -13,11 +13,21 @@ import numpy as np
 import pandas as pd
 import torch
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
+from sktime.utils.validation.forecasting import check_fh
 
 from skfin import nets
+from skfin.calendars import trading_calendar
 from skfin.engine.data import WindowDataset
 from skfin.engine.device import resolve_device
-from skfin.engine.estimator import NeuralEstimatorMixin, as_numeric, check_finite, fill_doc
+from skfin.engine.estimator import (
+    NeuralEstimatorMixin,
+    as_numeric,
+    check_finite,
+    check_float32_range,
+    check_levels,
+    check_output,
+    fill_doc,
+)
 
 __all__ = ["NeuralForecaster", "MLPForecaster", "LSTMForecaster", "GRUForecaster",
            "AttentionLSTMForecaster", "ResidualLSTMForecaster", "BayesianLSTMForecaster",
@@ -47,6 +57,29 @@ def _check_input(data, what: str) -> None:
     check_finite(numeric.to_numpy(np.float64), what, list(numeric.columns), index)
 
 
+def _with_calendar(data, seen: pd.Index | None = None):
+    """``data`` with its trading-day frequency attached, if it has dates but no frequency.
+
+    Daily market data has no pandas frequency (weekends and holidays are missing), so
+    sktime could not place forecasts in time. The calendar is inferred from the dates
+    (with those seen before, on ``update``): see :mod:`skfin.calendars`. Anything else is
+    returned unchanged, and sktime's own checks apply.
+    """
+    if not isinstance(data, (pd.Series, pd.DataFrame)):
+        return data
+    index = data.index
+    if not isinstance(index, pd.DatetimeIndex) or index.freq is not None or len(index) == 0:
+        return data
+    dates = index if seen is None or not isinstance(seen, pd.DatetimeIndex) else seen.union(index)
+    try:
+        freq = trading_calendar(dates)
+        out = data.copy()
+        out.index = pd.DatetimeIndex(index, freq=freq)
+    except (ValueError, TypeError):
+        return data                     # not a daily trading-day index: sktime decides
+    return out
+
+
 class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
     """Base of the sktime face. Subclasses set ``_net`` and list their parameters."""
 
@@ -66,7 +99,9 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         "capability:update": True,
         "capability:random_state": True,
         "requires-fh-in-fit": True,
-        "X-y-must-have-same-index": True,
+        # X may start later than y (an indicator's warm-up dropped in a ForecastingPipeline):
+        # _align_Xy keeps the rows both have, and refuses anything else.
+        "X-y-must-have-same-index": False,
     }
     # The forecaster keeps the data that update() fine-tunes on itself (``_seen``), so
     # sktime need not store a second copy (and stops warning about its default changing).
@@ -89,12 +124,48 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
     def fit(self, y, X=None, fh=None):
         _check_input(y, "y")
         _check_input(X, "X")
+        y, X = _with_calendar(y), _with_calendar(X)
         return super().fit(y, X=X, fh=fh)
 
     def update(self, y, X=None, update_params=True):
         _check_input(y, "y")
         _check_input(X, "X")
-        return super().update(y, X=X, update_params=update_params)
+        seen = self._seen[0].index if getattr(self, "_seen", None) is not None else None
+        y, X = _with_calendar(y, seen), _with_calendar(X, seen)
+        cutoff = self.cutoff if self.is_fitted else None
+        freq = getattr(getattr(y, "index", None), "freq", None)
+        if (freq is not None and self._fh is not None and self._fh._freq is not None
+                and freq != self._fh._freq):
+            # New dates taught the inferred calendar a holiday: keep fh's steps, drop its
+            # old calendar (sktime refuses to mix two frequencies).
+            steps = self._fh.to_relative(self.cutoff).to_numpy()
+            self._fh = ForecastingHorizon(steps, is_relative=True)
+        super().update(y, X=X, update_params=update_params)
+        if cutoff is not None and self.cutoff[0] < cutoff[0]:
+            # sktime's rule: rows already seen are overwritten, the cutoff never moves back
+            self._set_cutoff(cutoff)
+        return self
+
+    def _check_fh(self, fh, pred_int=False):
+        """Accept any subset of the fitted horizon at predict (sktime asks for the same fh).
+
+        The net forecasts steps ``1..max(fh)`` of ``fit`` at once, so ``fit(fh=[1..5])``
+        then ``predict(fh=[2, 4])`` just selects steps; :meth:`_steps` refuses steps beyond
+        the fitted horizon with a clear message.
+        """
+        if fh is None or not self.is_fitted or self._fh is None:
+            return super()._check_fh(fh, pred_int=pred_int)
+        super()._check_fh(None, pred_int=pred_int)
+        return check_fh(fh, freq=self._cutoff)
+
+    def predict_quantiles(self, fh=None, X=None, alpha=None):
+        if alpha is not None:
+            check_levels(alpha, "alpha")
+        return super().predict_quantiles(fh=fh, X=X, alpha=alpha)
+
+    def predict_interval(self, fh=None, X=None, coverage=0.90):
+        check_levels(coverage, "coverage")
+        return super().predict_interval(fh=fh, X=X, coverage=coverage)
 
     # -- data ------------------------------------------------------------------------
     def _frame(self, y: pd.DataFrame, X: pd.DataFrame | None) -> np.ndarray:
@@ -124,6 +195,21 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
             series, torch.arange(self.window - 1, len(values) - self.horizon_, device=device),
             self.window, targets=series[:, :self.n_targets_],
             target_offsets=torch.arange(1, self.horizon_ + 1, device=device), future=future)
+
+    def _align_Xy(self, y: pd.DataFrame, X: pd.DataFrame | None):
+        """``y`` and ``X`` on their common rows when ``X`` only lacks ``y``'s first rows."""
+        if X is None or X.index.equals(y.index):
+            return y, X
+        common = y.index.intersection(X.index)
+        if len(common) and y.index[-len(common):].equals(common) and X.index.equals(common):
+            return y.loc[common], X
+        missing = y.index.difference(X.index)
+        raise ValueError(
+            f"X must have a row for every time stamp of y (or lack only y's first rows, as "
+            f"after an indicator's warm-up); {len(missing)} of y's time stamps have no row "
+            f"in X (first: {missing[0] if len(missing) else None}) and X has "
+            f"{len(X.index.difference(y.index))} rows that y has not. Align them first."
+        )
 
     def _future_covariates(self) -> bool:
         return self._uses_future_X and self.n_exog_ > 0
@@ -178,11 +264,12 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         self._check_hyperparams()
         if isinstance(y.index, pd.DatetimeIndex) and self.cutoff.freq is None:
             raise ValueError(
-                "y has a DatetimeIndex without a frequency (trading days are irregular), so "
-                "forecasts cannot be placed in time. Count in trading days with "
-                "y.reset_index(drop=True), or give the index a frequency (e.g. "
-                "y.asfreq('B').ffill())."
+                "y has a DatetimeIndex without a frequency that skfin could infer (it is not "
+                "a daily trading-day index), so forecasts cannot be placed in time. Attach "
+                "one, e.g. y.asfreq('D') for calendar days, or skfin.calendars."
+                "with_trading_days(y, exchange='XNYS') for a market's trading days."
             )
+        y, X = self._align_Xy(y, X)
         self.horizon_ = int(np.max(fh.to_relative(self.cutoff)))
         self._steps(fh)
         self.n_targets_ = y.shape[1]
@@ -191,8 +278,16 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         both = y if X is None else pd.concat([y, X], axis=1)
         values = as_numeric(both, "y" if X is None else "y or X").to_numpy(np.float64)
         check_finite(values, "y" if X is None else "y or X", list(both.columns), y.index)
+        check_float32_range(values, "y" if X is None else "y or X", list(both.columns))
         if self.scale:
-            std = values.std(axis=0)
+            with np.errstate(over="ignore", invalid="ignore"):
+                std = values.std(axis=0)
+            if not np.isfinite(std).all() or (std > np.finfo(np.float32).max).any():
+                col = list(both.columns)[int(np.argmax(~np.isfinite(std) | (std > 3e38)))]
+                raise ValueError(
+                    f"Column {col!r} is too large to standardise (its variance overflows). "
+                    "Rescale it first, e.g. divide by a power of ten or take log returns."
+                )
             self.loc_, self.scale_ = values.mean(axis=0), np.where(std > 0, std, 1.0)
         else:
             self.loc_, self.scale_ = np.zeros(values.shape[1]), np.ones(values.shape[1])
@@ -203,6 +298,7 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
 
     def _update(self, y, X=None, update_params=True):
         old_y, old_X = self._seen
+        y, X = self._align_Xy(y, X)
         if old_X is not None and X is None:
             raise ValueError(
                 f"{type(self).__name__} was fitted with exogenous X; pass the X that goes "
@@ -241,6 +337,7 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         steps = self._steps(fh)
         point = self._point(self._forward(self._last_window(X)))[0]           # [H, T]
         values = self._unscale(point[steps - 1])                              # [len(fh), T]
+        check_output(values, type(self).__name__)
         index = fh.to_absolute_index(self.cutoff)
         return pd.DataFrame(values, index=index, columns=self._seen[0].columns)
 
@@ -249,6 +346,7 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         levels = [float(a) for a in alpha]
         q = self._quantiles(self._forward(self._last_window(X)), levels)[0]   # [H, T, L]
         q = self._unscale(q[steps - 1])                                       # [len(fh), T, L]
+        check_output(q, type(self).__name__)
         columns = pd.MultiIndex.from_product([list(self._seen[0].columns), alpha])
         return pd.DataFrame(q.reshape(len(steps), -1), index=fh.to_absolute_index(self.cutoff),
                             columns=columns)

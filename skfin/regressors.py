@@ -1,10 +1,27 @@
 """The scikit-learn face: one thin regressor class per architecture.
 
 ``fit(X, y)`` takes rows in time order (2D; each row's window is built from the rows before
-it, left-padded for the first ``window - 1`` rows) or pre-built windows (3D
-``[n_samples, window, n_features]``). ``y`` is 1D (one step ahead) or 2D (one column per
-horizon step). Every regressor also has ``predict_quantiles`` and ``predict_interval``,
-returning DataFrames in sktime's column format.
+it) or pre-built windows (3D ``[n_samples, window, n_features]``). ``y`` is 1D (one step
+ahead) or 2D (one column per horizon step). Every regressor also has ``predict_quantiles``
+and ``predict_interval``, returning DataFrames in sktime's column format.
+
+Three policies make the face a drop-in behind feature pipelines on market data:
+
+* **A row's prediction never depends on how many rows are passed.** ``fit`` keeps its rows;
+  a row of ``X`` whose window reaches before ``X``'s first row takes those rows from the
+  fitted ones: by index label for pandas input, otherwise by finding ``X``'s first row among
+  the fitted rows (``X`` repeats them), or else taking the last fitted rows (``X``
+  continues them: tomorrow's row after ``fit`` on everything up to today). Only the first
+  ``window - 1`` rows of the whole series, where no earlier row exists, read a window
+  left-padded with the series' first row, in ``fit`` and ``predict`` alike.
+* **Missing values** (``missing="ffill"``, the default): NaN in ``X`` is carried forward
+  from the column's last observation (causal). Rows before every column has been observed
+  (an indicator's warm-up) are not training samples, and ``predict`` gives them the
+  unconditional forecast: the mean (and quantiles) of the training targets. So
+  ``make_pipeline(TechnicalIndicators(), StandardScaler(), LSTMRegressor())`` needs no
+  imputer. ``missing="raise"`` refuses any NaN instead. inf always raises.
+* **Aligned targets**: a pandas ``y`` longer than a pandas ``X`` (a pipeline step such as
+  ``TechnicalIndicators(warmup="drop")`` removed rows) is taken at ``X``'s index.
 """
 
 from __future__ import annotations
@@ -23,7 +40,15 @@ from sklearn.utils.validation import (
 from skfin import nets
 from skfin.engine.data import WindowDataset
 from skfin.engine.device import resolve_device
-from skfin.engine.estimator import NeuralEstimatorMixin, as_numeric, check_finite, fill_doc
+from skfin.engine.estimator import (
+    NeuralEstimatorMixin,
+    as_numeric,
+    check_finite,
+    check_float32_range,
+    check_levels,
+    check_output,
+    fill_doc,
+)
 
 __all__ = ["NeuralRegressor", "MLPRegressor", "LSTMRegressor", "GRURegressor",
            "AttentionLSTMRegressor", "ResidualLSTMRegressor", "BayesianLSTMRegressor",
@@ -34,13 +59,15 @@ __all__ = ["NeuralRegressor", "MLPRegressor", "LSTMRegressor", "GRURegressor",
 
 #: Checks of ``sklearn.utils.estimator_checks`` that fail by design, with the reason.
 EXPECTED_FAILED_CHECKS = {
+    "check_methods_subset_invariance": (
+        "A row's prediction reads its window from the fitted rows when X is a subset of "
+        "them, so subsets give the same forecasts, but in float32: batches of other sizes "
+        "differ by up to ~4e-7 (matrix kernels sum in another order), above the check's "
+        "atol=1e-7. test_regressors checks subset invariance at float32 precision."
+    ),
     "check_methods_sample_order_invariance": (
         "Rows are a time series: each prediction reads the window of rows before it, so "
         "reordering the rows changes the predictions by design."
-    ),
-    "check_methods_subset_invariance": (
-        "Rows are a time series: a row's prediction reads the rows before it, which a "
-        "subset may not contain, so predictions on a subset differ by design."
     ),
 }
 
@@ -57,6 +84,8 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        # missing="ffill" (the default) handles NaN: see the module docstring
+        tags.input_tags.allow_nan = self.missing == "ffill"
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
@@ -66,6 +95,11 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
 
     # -- inputs ----------------------------------------------------------------------
     def _validate_X(self, X, *, reset: bool) -> tuple[np.ndarray, pd.Index | None]:
+        """Checked float32 ``X`` and its index (pandas input).
+
+        NaN passes when ``missing="ffill"`` (see :meth:`_fill`); inf, and a column that is
+        entirely NaN, raise and name the column and row.
+        """
         if not reset and self._is_plain_float_array(X):
             # Fast path for predict on float arrays (sklearn's checks cost more than the net's
             # forward for a single window); the same checks, done directly.
@@ -75,7 +109,7 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
                     f"X has {n_features} features, but {type(self).__name__} is expecting "
                     f"{self.n_features_in_} features as input."
                 )
-            check_finite(X, "X")
+            self._check_missing(X, reset=False)
             return X.astype(np.float32, copy=False), None
         index = X.index if isinstance(X, (pd.DataFrame, pd.Series)) else None
         columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
@@ -91,11 +125,27 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
                     f"X has {X.shape[2]} features, but {type(self).__name__} is expecting "
                     f"{self.n_features_in_} features as input."
                 )
+            check_finite(X, "X")                      # pre-built windows: no NaN policy
         else:
             X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64],
                               ensure_all_finite=False)
-        check_finite(X, "X", columns, index)
+            self._check_missing(X, columns, index, reset=reset)
+        check_float32_range(X, "X", columns)
         return X.astype(np.float32, copy=False), index
+
+    def _check_missing(self, X: np.ndarray, columns=None, index=None, *, reset: bool) -> None:
+        if X.ndim == 3 or self.missing == "raise":
+            check_finite(X, "X", columns, index)
+            return
+        nan = np.isnan(X)
+        check_finite(np.where(nan, 0.0, X), "X", columns, index)          # inf
+        empty = nan.all(axis=0)
+        if reset and len(X) and empty.any():           # at predict: warm-up rows
+            col = int(np.argmax(empty))
+            raise ValueError(
+                f"X column {columns[col] if columns else col!r} is entirely NaN. Drop it, or "
+                "pass more rows so that its indicator gets past its warm-up."
+            )
 
     def _is_plain_float_array(self, X) -> bool:
         return (isinstance(X, np.ndarray) and X.dtype.kind == "f" and X.ndim in (2, 3)
@@ -109,14 +159,34 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
                     f"fitted on windows of {self.window_}. Rebuild the windows or pass 2D rows."
                 )
             return X.shape[1]
-        return self.window
+        # after fit, the fitted window: set_params(window=...) takes effect at the next fit
+        return getattr(self, "window_", self.window)
 
-    def _dataset(self, X: np.ndarray, targets: np.ndarray | None = None) -> WindowDataset:
+    def _dataset(self, X: np.ndarray, targets: np.ndarray | None = None,
+                 ends: np.ndarray | None = None) -> WindowDataset:
         device = self.net_.device if hasattr(self, "net_") else resolve_device(self.device)
         features = torch.as_tensor(X, device=device)
         target = None if targets is None else torch.as_tensor(targets, device=device)
-        return WindowDataset(features, torch.arange(len(X), device=device),
-                             self._window_length(X), target)
+        ends = torch.arange(len(X)) if ends is None else torch.as_tensor(ends, dtype=torch.long)
+        return WindowDataset(features, ends.to(device), self._window_length(X), target)
+
+    def _align_y(self, X, y):
+        """``y`` on ``X``'s rows when a pipeline step dropped leading rows of ``X``.
+
+        ``TechnicalIndicators(warmup="drop")`` inside a Pipeline hands the regressor fewer
+        rows than ``y``; with both indexed by time, ``y`` is taken at ``X``'s index.
+        """
+        if (isinstance(X, (pd.DataFrame, pd.Series)) and isinstance(y, (pd.Series, pd.DataFrame))
+                and len(X) != len(y)):
+            missing = X.index.difference(y.index)
+            if len(missing) == 0 and X.index.is_unique and y.index.is_unique:
+                return y.loc[X.index]
+            raise ValueError(
+                f"X has {len(X)} rows and y {len(y)}, and {len(missing)} of X's index labels "
+                f"(first: {missing[0] if len(missing) else None}) are not in y's index, so "
+                "they cannot be aligned. Pass X and y with the same rows."
+            )
+        return y
 
     # -- fit / predict ---------------------------------------------------------------
     def fit(self, X, y):
@@ -125,37 +195,45 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, window, n_features)
-            Rows in time order, or pre-built windows.
+            Rows in time order, or pre-built windows. Leading rows with missing values (an
+            indicator's warm-up) are not used for training; any other NaN raises.
         y : array-like of shape (n_samples,) or (n_samples, horizon)
-            Target per row; several columns are several horizon steps.
+            Target per row; several columns are several horizon steps. A pandas ``y``
+            longer than a pandas ``X`` (a pipeline step dropped warm-up rows) is taken at
+            ``X``'s index.
 
         Returns
         -------
         self
         """
         self._check_hyperparams()
-        if y is not None:
-            y_names = ([y.name] if isinstance(y, pd.Series) else
-                       list(y.columns) if isinstance(y, pd.DataFrame) else None)
-            try:
-                y_float = np.asarray(y, dtype=np.float64)
-            except (TypeError, ValueError):
-                y_float = None                       # validate_data explains what is wrong
-            if y_float is not None:
-                check_finite(y_float, "y", y_names, getattr(y, "index", None))
         if y is None:
             raise ValueError(
                 f"This {type(self).__name__} estimator requires y to be passed, but the "
                 "target y is None."
             )
+        y = self._align_y(X, y)
+        y_names = ([y.name] if isinstance(y, pd.Series) else
+                   list(y.columns) if isinstance(y, pd.DataFrame) else None)
+        try:
+            y_float = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            y_float = None                       # validate_data explains what is wrong
+        if y_float is not None:
+            check_finite(y_float, "y", y_names, getattr(y, "index", None))
+            check_float32_range(y_float, "y", y_names)
         # y first: validating y alone resets the recorded feature names, X then sets them
         y = validate_data(self, y=y, multi_output=True, y_numeric=True)
-        X_arr, _ = self._validate_X(X, reset=True)
+        X_arr, index = self._validate_X(X, reset=True)
         check_consistent_length(X_arr, y)
+        X_arr = _ffill(X_arr)
+        lead = _leading_missing(X_arr)
+        X_arr, y = X_arr[lead:], y[lead:]
         if len(X_arr) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 samples to train; got n_samples = "
-                f"{len(X_arr)}."
+                f"{len(X_arr)}" + (f" after the {lead} leading rows with missing values "
+                                   "(warm-up) were left out." if lead else ".")
             )
         self._y_1d = y.ndim == 1
         targets = np.asarray(y, dtype=np.float32).reshape(len(y), -1)[:, :, None]  # [n, H, 1]
@@ -163,14 +241,66 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         self.target_names_ = (y_names if y_names is not None and y_names[0] is not None
                               else list(range(self.n_outputs_)))
         self.window_ = self._window_length(X_arr)
+        self.n_warmup_ = lead
+        # The rows seen in fit: predictions of rows that continue (or repeat) them read
+        # their predecessors from here. The targets give the forecast of rows that have no
+        # complete features at all (still in warm-up).
+        self._fit_rows = X_arr if X_arr.ndim == 2 else None
+        self._fit_index = None if index is None or X_arr.ndim == 3 else index[lead:]
+        self._train_targets = targets[:, :, 0].astype(np.float64)
         self._train(self._dataset(X_arr, targets), n_features=self.n_features_in_,
                     window=self.window_, horizon=self.n_outputs_, n_targets=1)
         return self
 
-    def _params(self, X) -> tuple[torch.Tensor, pd.Index | None]:
+    def _context(self, X: np.ndarray, index) -> np.ndarray:
+        """The ``window - 1`` fitted rows that precede ``X``'s first row in time.
+
+        With a pandas index: the fitted rows labelled before ``X``'s first label. With an
+        array: the fitted rows before the first row equal to ``X[0]`` (``X`` repeats part
+        of the training data), or the end of the training data (``X`` continues it); an
+        array whose first row is incomplete starts a series (no context).
+        """
+        history, need = self._fit_rows, self.window_ - 1
+        if history is None or need == 0 or len(X) == 0:
+            return np.empty((0, X.shape[-1]), dtype=np.float32)
+        past = self._fit_index
+        if index is not None and past is not None:
+            try:
+                stop = int(past.searchsorted(index[0], side="left"))
+            except TypeError:                   # incomparable labels: fall back to values
+                stop = None
+            if stop is not None:
+                return history[max(0, stop - need):stop]
+        if np.isnan(X[0]).any():
+            return history[:0]
+        same = np.flatnonzero((history == X[0]).all(axis=1))
+        n = min(len(X), len(history))
+        for start in same:
+            k = min(n, len(history) - start)
+            if np.array_equal(history[start:start + k], X[:k]):
+                return history[max(0, start - need):start]
+        return history[len(history) - need:]
+
+    def _params(self, X) -> tuple[torch.Tensor | None, np.ndarray, pd.Index | None]:
+        """Head parameters of the rows with features, which rows those are, and X's index.
+
+        A row of 2D ``X`` reads its window from ``[context | X]`` (see :meth:`_context`),
+        forward-filled: its prediction never depends on how many rows are passed. Rows
+        whose features are still missing (leading warm-up rows) have no parameters:
+        ``ready`` is False for them.
+        """
         check_is_fitted(self, "net_")
         X_arr, index = self._validate_X(X, reset=False)
-        return self._forward(self._dataset(X_arr)), index
+        if X_arr.ndim == 3:
+            return self._forward(self._dataset(X_arr)), np.ones(len(X_arr), bool), index
+        context = self._context(X_arr, index)
+        rows = _ffill(np.concatenate([context, X_arr]))
+        lead = _leading_missing(rows)                   # > 0 only without context
+        ready = np.arange(len(X_arr)) >= lead
+        if not ready.any():
+            return None, ready, index
+        ends = np.arange(len(context) + lead, len(rows)) - lead
+        return self._forward(self._dataset(rows[lead:], ends=ends)), ready, index
 
     def predict(self, X):
         """Point forecasts: the mean (distribution heads) or the median (quantile head).
@@ -178,13 +308,21 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, window, n_features)
+            Rows in time order. A row's window is completed from the rows seen in ``fit``
+            when ``X`` continues (or repeats) them, so ``predict(X_new.tail(1))`` is the
+            last row of ``predict(pd.concat([X_train, X_new]))``. Leading rows with missing
+            values (warm-up) get the unconditional forecast: the training targets' mean.
 
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, horizon)
         """
-        params, _ = self._params(X)
-        point = self._point(params)[..., 0]                        # [n, H]
+        params, ready, _ = self._params(X)
+        point = np.empty((len(ready), self.n_outputs_))
+        point[~ready] = self._train_targets.mean(axis=0)
+        if params is not None:
+            point[ready] = self._point(params)[..., 0]                # [n, H]
+        check_output(point, type(self).__name__)
         return point[:, 0] if self._y_1d else point
 
     def predict_quantiles(self, X, alpha=(0.05, 0.95)) -> pd.DataFrame:
@@ -193,6 +331,7 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         Parameters
         ----------
         X : array-like
+            As in :meth:`predict`; warm-up rows get the training targets' quantiles.
         alpha : float or list of float, default=(0.05, 0.95)
             Quantile levels in (0, 1).
 
@@ -201,9 +340,13 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         pandas.DataFrame
             Columns ``(target, alpha)``; index of ``X`` (or a RangeIndex).
         """
-        levels = _levels(alpha)
-        params, index = self._params(X)
-        q = self._quantiles(params, levels)[:, :, 0, :]           # [n, H, L]
+        levels = check_levels(alpha)
+        params, ready, index = self._params(X)
+        q = np.empty((len(ready), self.n_outputs_, len(levels)))
+        q[~ready] = np.moveaxis(np.quantile(self._train_targets, levels, axis=0), 0, -1)
+        if params is not None:
+            q[ready] = self._quantiles(params, levels)[:, :, 0, :]     # [n, H, L]
+        check_output(q, type(self).__name__)
         columns = pd.MultiIndex.from_product([self.target_names_, levels])
         return pd.DataFrame(q.reshape(len(q), -1), index=index, columns=columns)
 
@@ -221,7 +364,7 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         pandas.DataFrame
             Columns ``(target, coverage, "lower" | "upper")``.
         """
-        coverages = _levels(coverage, name="coverage")
+        coverages = check_levels(coverage, name="coverage")
         bounds = [b for c in coverages for b in ((1 - c) / 2, (1 + c) / 2)]
         q = self.predict_quantiles(X, alpha=bounds)
         out = {}
@@ -232,11 +375,22 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         return pd.DataFrame(out, index=q.index)
 
 
-def _levels(values, name: str = "alpha") -> list[float]:
-    levels = [float(v) for v in np.atleast_1d(values)]
-    if not levels or not all(0 < v < 1 for v in levels):
-        raise ValueError(f"{name} must be in the open interval (0, 1); got {values!r}.")
-    return levels
+def _ffill(X: np.ndarray) -> np.ndarray:
+    """Carry each column's last observation forward (causal); leading NaN stay NaN."""
+    nan = np.isnan(X)
+    if not nan.any():
+        return X
+    rows = np.where(~nan, np.arange(len(X))[:, None], 0)
+    np.maximum.accumulate(rows, axis=0, out=rows)
+    filled = X[rows, np.arange(X.shape[1])]
+    return np.where(nan & (rows == 0) & nan[0], np.nan, filled).astype(X.dtype, copy=False)
+
+
+def _leading_missing(X: np.ndarray) -> int:
+    """Rows before every column has been observed (after a forward fill)."""
+    complete = ~np.isnan(X).any(axis=1)
+    return int(np.argmax(complete)) if complete.any() else len(X)
+
 
 
 @fill_doc
@@ -249,6 +403,7 @@ class MLPRegressor(NeuralRegressor):
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
     {mlp_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -288,7 +443,7 @@ class MLPRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, missing="ffill"):
         self._init(locals())
 
 
@@ -302,6 +457,7 @@ class LSTMRegressor(NeuralRegressor):
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
     {recurrent_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -331,7 +487,7 @@ class LSTMRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
-                 mixed_precision=False, device="auto", random_state=None, verbose=0):
+                 mixed_precision=False, device="auto", random_state=None, verbose=0, missing="ffill"):
         self._init(locals())
 
 
@@ -345,6 +501,7 @@ class GRURegressor(NeuralRegressor):
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
     {recurrent_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -368,7 +525,7 @@ class GRURegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
-                 mixed_precision=False, device="auto", random_state=None, verbose=0):
+                 mixed_precision=False, device="auto", random_state=None, verbose=0, missing="ffill"):
         self._init(locals())
 
 
@@ -385,6 +542,7 @@ class AttentionLSTMRegressor(NeuralRegressor):
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
     {attention_lstm_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -415,7 +573,7 @@ class AttentionLSTMRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0):
+                 device="auto", random_state=None, verbose=0, missing="ffill"):
         self._init(locals())
 
 
@@ -429,6 +587,7 @@ class ResidualLSTMRegressor(NeuralRegressor):
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
     {residual_lstm_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -453,7 +612,7 @@ class ResidualLSTMRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, missing="ffill"):
         self._init(locals())
 
 
@@ -473,6 +632,7 @@ class BayesianLSTMRegressor(NeuralRegressor):
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
     {bayesian_lstm_params}
     {common_params}
+    {regressor_params}
 
     Notes
     -----
@@ -505,7 +665,7 @@ class BayesianLSTMRegressor(NeuralRegressor):
                  uncertainty="mc_dropout", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=3e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, missing="ffill"):
         self._init(locals())
 
 
@@ -520,6 +680,7 @@ class CNNLSTMRegressor(NeuralRegressor):
         Any window works: pooling blocks are aligned to the window's end.
     {cnn_lstm_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -544,7 +705,7 @@ class CNNLSTMRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0):
+                 device="auto", random_state=None, verbose=0, missing="ffill"):
         self._init(locals())
 
 
@@ -561,6 +722,7 @@ class TCNRegressor(NeuralRegressor):
         cannot change the prediction.
     {tcn_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -591,7 +753,7 @@ class TCNRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, missing="ffill"):
         self._init(locals())
 
 
@@ -607,6 +769,7 @@ class WaveNetRegressor(NeuralRegressor):
         ``1 + num_cycles (kernel_size - 1)(2^num_layers - 1)`` steps, warns at fit.
     {wavenet_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -635,7 +798,7 @@ class WaveNetRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, missing="ffill"):
         self._init(locals())
 
 
@@ -652,6 +815,7 @@ class TransformerRegressor(NeuralRegressor):
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
     {transformer_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -679,7 +843,7 @@ class TransformerRegressor(NeuralRegressor):
                  quantiles=None, uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, missing="ffill"):
         self._init(locals())
 
 
@@ -699,6 +863,7 @@ class PatchTSTRegressor(NeuralRegressor):
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
     {patchtst_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -731,7 +896,7 @@ class PatchTSTRegressor(NeuralRegressor):
                  n_samples=50, loss=None, max_epochs=100, batch_size=64, lr=1e-3,
                  weight_decay=1e-2, grad_clip=1.0, lr_schedule=None, valid_fraction=0.2,
                  patience=10, mixed_precision=False, device="auto", random_state=None,
-                 verbose=0):
+                 verbose=0, missing="ffill"):
         self._init(locals())
 
 
@@ -749,6 +914,7 @@ class AutoformerRegressor(NeuralRegressor):
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
     {autoformer_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -788,7 +954,7 @@ class AutoformerRegressor(NeuralRegressor):
                  quantiles=None, uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, missing="ffill"):
         self._init(locals())
 
     def __sklearn_tags__(self):
@@ -815,6 +981,7 @@ class NBEATSRegressor(NeuralRegressor):
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
     {nbeats_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -866,7 +1033,7 @@ class NBEATSRegressor(NeuralRegressor):
                  output="point", quantiles=None, uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0):
+                 device="auto", random_state=None, verbose=0, missing="ffill"):
         self._init(locals())
 
 
@@ -887,6 +1054,7 @@ class MultiTaskRegressor(NeuralRegressor):
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
     {multitask_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -914,7 +1082,7 @@ class MultiTaskRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, missing="ffill"):
         self._init(locals())
 
 
@@ -939,6 +1107,7 @@ class TFTRegressor(NeuralRegressor):
         where the data allow.
     {tft_params}
     {common_params}
+    {regressor_params}
 
     Attributes
     ----------
@@ -971,5 +1140,5 @@ class TFTRegressor(NeuralRegressor):
                  output="point", quantiles=None, uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0):
+                 device="auto", random_state=None, verbose=0, missing="ffill"):
         self._init(locals())

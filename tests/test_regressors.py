@@ -140,7 +140,7 @@ def test_nan_in_X_names_column_and_row(small):
     X = X.copy()
     X.iloc[17, 1] = np.nan
     with pytest.raises(ValueError, match=r"column 'range' at row 17 \(2016-"):
-        MLPRegressor(**FAST).fit(X, y)
+        MLPRegressor(**FAST, missing="raise").fit(X, y)
 
 
 def test_inf_in_y_is_named(small):
@@ -160,8 +160,10 @@ def test_non_numeric_column_is_named(small):
 
 def test_length_mismatch(small):
     X, y = small
-    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+    with pytest.raises(ValueError, match="1 of X's index labels .* are not in y's index"):
         MLPRegressor(**FAST).fit(X, y.iloc[:-1])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        MLPRegressor(**FAST).fit(X.to_numpy(), y.iloc[:-1].to_numpy())
 
 
 def test_wrong_number_of_features_at_predict(small):

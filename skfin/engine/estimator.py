@@ -32,7 +32,8 @@ from skfin.engine.sampling import dropout_rate, mc_dropout, mixture_quantiles
 from skfin.losses import POINT_LOSSES, loss_for
 from skfin.nets.heads import OUTPUTS
 
-__all__ = ["NeuralEstimatorMixin", "COMMON_PARAMS_DOC", "fill_doc", "check_finite", "as_numeric"]
+__all__ = ["NeuralEstimatorMixin", "COMMON_PARAMS_DOC", "fill_doc", "check_finite", "as_numeric",
+           "check_float32_range", "check_levels", "check_output"]
 
 #: Arguments of every net that the engine fills in from the data, not from the user.
 #: ``n_future`` and ``n_static`` (covariates of nets that read them, e.g. TFT) are passed
@@ -94,6 +95,7 @@ PARAMETER_CONSTRAINTS = {
     "verbose": ["verbose"],
     "update_epochs": [Interval(Integral, 0, None, closed="left")],
     "scale": ["boolean"],
+    "missing": [StrOptions({"ffill", "raise"})],
 }
 
 COMMON_PARAMS_DOC = """\
@@ -333,6 +335,12 @@ WAVENET_PARAMS_DOC = """\
     dropout : float, default=0.1
         Before the head."""
 
+REGRESSOR_PARAMS_DOC = """\
+    missing : {"ffill", "raise"}, default="ffill"
+        NaN in ``X``: "ffill" carries each column's last observation forward; rows before
+        every column is observed (an indicator's warm-up) are left out of training and
+        predicted by the training targets' mean and quantiles. "raise" refuses any NaN."""
+
 REGRESSOR_ATTRIBUTES_DOC = """\
     net_ : skfin.engine.SkfinNet
         The fitted skorch engine; ``net_.history`` holds the losses per epoch.
@@ -340,7 +348,12 @@ REGRESSOR_ATTRIBUTES_DOC = """\
     n_outputs_ : int
         Horizon steps (columns of ``y``).
     residuals_ : ndarray or None
-        Validation-tail residuals behind point-model intervals."""
+        Validation-tail residuals behind point-model intervals.
+    window_ : int
+        The window the net was fitted with (``set_params(window=...)`` applies at the
+        next ``fit``).
+    n_warmup_ : int
+        Leading rows of the training ``X`` left out as warm-up (``missing="ffill"``)."""
 
 _DOC_FRAGMENTS = {
     "common_params": COMMON_PARAMS_DOC,
@@ -350,6 +363,7 @@ _DOC_FRAGMENTS = {
     "multitask_params": MULTITASK_PARAMS_DOC,
     "tft_params": TFT_PARAMS_DOC,
     "regressor_attributes": REGRESSOR_ATTRIBUTES_DOC,
+    "regressor_params": REGRESSOR_PARAMS_DOC,
     "transformer_params": TRANSFORMER_PARAMS_DOC,
     "patchtst_params": PATCHTST_PARAMS_DOC,
     "autoformer_params": AUTOFORMER_PARAMS_DOC,
@@ -428,6 +442,40 @@ def check_finite(values: np.ndarray, what: str, columns=None, index=None) -> Non
         f"row {row}{when}. Fill or drop them first (e.g. .ffill(), or a transformer's "
         "fill= option); skfin never fills silently."
     )
+
+
+def check_levels(values, name: str = "alpha") -> list[float]:
+    levels = [float(v) for v in np.atleast_1d(values)]
+    if not levels or not all(0 < v < 1 for v in levels):
+        raise ValueError(f"{name} must be in the open interval (0, 1); got {values!r}.")
+    return levels
+
+
+def check_float32_range(values: np.ndarray, what: str, columns=None) -> None:
+    """Refuse finite values that overflow float32 (the nets' precision)."""
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        big = np.abs(values) > np.finfo(np.float32).max
+    if big.any():
+        flat = big.reshape(len(values), -1)
+        row = int(np.argmax(flat.any(axis=1)))
+        col = int(np.argmax(flat[row]))
+        name = columns[col] if columns is not None and col < len(columns) else col
+        raise ValueError(
+            f"{what} has {int(big.sum())} value(s) beyond float32's range (first in column "
+            f"{name!r} at row {row}: {values.reshape(len(values), -1)[row, col]:.3g}); the "
+            "nets compute in float32. Rescale it (e.g. StandardScaler, or change units)."
+        )
+
+
+def check_output(values: np.ndarray, name: str) -> None:
+    """A forecast is never silently NaN/inf."""
+    if not np.isfinite(values).all():
+        raise FloatingPointError(
+            f"{name} produced non-finite forecasts ({int((~np.isfinite(values)).sum())} "
+            "value(s)). The inputs or targets are probably badly scaled: standardise them "
+            "(e.g. StandardScaler in front, or scale the target) and refit."
+        )
 
 
 class NeuralEstimatorMixin:

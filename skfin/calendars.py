@@ -1,0 +1,235 @@
+"""Trading-day frequencies for a ``DatetimeIndex``, so forecasts land on real trading days.
+
+Market data is indexed by trading days: weekends and exchange holidays are missing, so
+pandas infers no frequency and sktime cannot place a forecast in time. The fix is a pandas
+:class:`~pandas.tseries.offsets.CustomBusinessDay` whose holidays are the weekdays on which
+the market was closed:
+
+* **inferred** from the observed dates (every weekday between the first and the last date
+  that is not in the index is a holiday) — no dependency, exact inside the sample;
+* plus, with ``exchange="XNYS"`` (or any code that ``exchange_calendars`` knows), the
+  exchange's own holidays **after** the last observation, so that a forecast made on
+  2018-12-31 lands on 2019-01-02 and not on New Year's Day. This needs the optional
+  ``exchange_calendars`` package (``pip install "skfin[data]"``).
+
+The calendar arithmetic is pandas'; what is written here is only the inference of the
+holiday list and one compatibility shim: sktime 1.2's ``ForecastingHorizon.to_absolute_int``
+(used by its statsmodels and pmdarima adapters: ETS, AutoARIMA, ...) converts dates to
+pandas periods, which do not exist for a custom business day. :func:`_patch_sktime` wraps
+that one method so that, for a ``CustomBusinessDay`` horizon only, it counts trading days
+with :func:`numpy.busday_count` instead; every other frequency goes to sktime unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["trading_calendar", "with_trading_days", "exchange_holidays"]
+
+
+def exchange_holidays(exchange: str, start, end) -> pd.DatetimeIndex:
+    """Weekdays in ``[start, end]`` on which ``exchange`` is closed, per ``exchange_calendars``.
+
+    Parameters
+    ----------
+    exchange : str
+        An ``exchange_calendars`` code, e.g. ``"XNYS"`` (New York Stock Exchange).
+    start, end : date-like
+        The span to list.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+
+    Examples
+    --------
+    >>> from skfin.calendars import exchange_holidays
+    >>> [str(d.date()) for d in exchange_holidays("XNYS", "2019-01-01", "2019-01-31")]
+    ['2019-01-01', '2019-01-21']
+    """
+    try:
+        xcals = importlib.import_module("exchange_calendars")
+    except ImportError as exc:
+        raise ImportError(
+            f"exchange={exchange!r} needs the 'exchange_calendars' package, which is not "
+            'installed. Install it with: pip install "skfin[data]" (or pass exchange=None '
+            "to infer the holidays from the observed dates only)."
+        ) from exc
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    try:
+        calendar = xcals.get_calendar(exchange, start=start, end=end)
+    except xcals.errors.InvalidCalendarName as exc:
+        raise ValueError(
+            f"Unknown exchange {exchange!r}; exchange_calendars knows e.g. 'XNYS', 'XNAS', "
+            "'XLON', 'XTKS' (see exchange_calendars.get_calendar_names())."
+        ) from exc
+    weekdays = pd.bdate_range(start, end)
+    return weekdays.difference(pd.DatetimeIndex(calendar.sessions).tz_localize(None))
+
+
+def trading_calendar(index: pd.DatetimeIndex, exchange: str | None = None,
+                     years_ahead: int = 5) -> pd.offsets.BaseOffset:
+    """The trading-day frequency of a daily ``DatetimeIndex``.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        Sorted, unique dates at midnight, weekdays only.
+    exchange : str or None, default=None
+        None infers the holidays from ``index`` alone (future dates then skip weekends
+        only). An ``exchange_calendars`` code such as ``"XNYS"`` adds that exchange's
+        holidays for ``years_ahead`` years after the last date.
+    years_ahead : int, default=5
+        How far past the last date the exchange's holidays are listed.
+
+    Returns
+    -------
+    pandas.offsets.BusinessDay or pandas.offsets.CustomBusinessDay
+        ``BusinessDay`` when no weekday is missing, else a ``CustomBusinessDay`` whose
+        holidays are the missing weekdays (and the exchange's future holidays).
+
+    Raises
+    ------
+    ValueError
+        If the index is not a sorted, unique, weekday-only daily index.
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.calendars import trading_calendar
+    >>> days = trading_calendar(load_sp500().index, exchange="XNYS")
+    >>> str((pd.Timestamp("2018-12-31") + days).date())      # New Year's Day is skipped
+    '2019-01-02'
+    """
+    if not isinstance(index, pd.DatetimeIndex):
+        raise TypeError(f"A trading calendar needs a DatetimeIndex; got {type(index).__name__}.")
+    if len(index) < 2:
+        raise ValueError("A trading calendar needs at least 2 dates to infer from.")
+    if not index.is_monotonic_increasing or index.has_duplicates:
+        raise ValueError(
+            "A trading calendar needs sorted, unique dates: sort with .sort_index() and drop "
+            "duplicates with obj[~obj.index.duplicated()] first."
+        )
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    if not (index == index.normalize()).all():
+        raise ValueError(
+            "A trading calendar is for daily data, but the index has intraday time stamps "
+            f"(e.g. {index[index != index.normalize()][0]}). Normalise or resample it first."
+        )
+    weekend = index.dayofweek >= 5
+    if weekend.any():
+        raise ValueError(
+            f"The index has {int(weekend.sum())} weekend date(s) (first: "
+            f"{index[weekend][0].date()}), so it is not a trading-day calendar. Drop them or "
+            "use a calendar-day frequency, e.g. obj.asfreq('D')."
+        )
+    holidays = pd.bdate_range(index[0], index[-1]).difference(index)
+    if exchange is not None:
+        after = index[-1] + pd.Timedelta(days=1)
+        holidays = holidays.union(exchange_holidays(
+            exchange, after, after + pd.DateOffset(years=years_ahead)))
+    if len(holidays) == 0:
+        return pd.offsets.BDay()
+    return pd.offsets.CustomBusinessDay(holidays=holidays.to_numpy("datetime64[D]"))
+
+
+def with_trading_days(obj, exchange: str | None = None, years_ahead: int = 5):
+    """A copy of ``obj`` whose ``DatetimeIndex`` carries its trading-day frequency.
+
+    Forecasters (skfin's and sktime's own) then place forecasts on the next trading days.
+
+    Parameters
+    ----------
+    obj : pandas.Series or pandas.DataFrame
+        Indexed by trading days.
+    exchange, years_ahead
+        See :func:`trading_calendar`.
+
+    Returns
+    -------
+    pandas.Series or pandas.DataFrame
+        The same values; ``obj.index.freq`` is the trading calendar.
+
+    Examples
+    --------
+    >>> from sktime.forecasting.naive import NaiveForecaster
+    >>> from skfin.datasets import load_msft
+    >>> from skfin.calendars import with_trading_days
+    >>> close = load_msft()["Close"].reset_index(drop=True)
+    >>> close.index = load_msft().index                      # dates, no frequency
+    >>> close = with_trading_days(close)
+    >>> NaiveForecaster().fit(close, fh=[1, 2]).predict().index.strftime("%a %d %b").tolist()
+    ['Mon 13 Nov', 'Tue 14 Nov']
+    """
+    freq = trading_calendar(obj.index, exchange=exchange, years_ahead=years_ahead)
+    out = obj.copy()
+    out.index = pd.DatetimeIndex(obj.index, freq=freq)
+    return out
+
+
+def _busday_positions(start: pd.Timestamp, dates, freq: pd.offsets.CustomBusinessDay):
+    """Trading days from ``start`` to each of ``dates`` (negative before it)."""
+    days = np.asarray(pd.DatetimeIndex(dates).to_numpy("datetime64[D]"))
+    begin = np.datetime64(pd.Timestamp(start).date(), "D")
+    return np.busday_count(begin, days, weekmask=freq.weekmask, holidays=list(freq.holidays))
+
+
+def _custom_freq(fh):
+    """The fh's frequency if it is a ``CustomBusinessDay`` (the offset, with its holidays)."""
+    freq = getattr(fh, "_freq", None)
+    return freq if isinstance(freq, pd.offsets.CustomBusinessDay) else None
+
+
+def _patch_sktime() -> None:
+    """Let sktime place and count trading days of a ``CustomBusinessDay`` frequency.
+
+    Two places in sktime 1.2 lose the holidays: ``_to_absolute`` rebuilds the offset from
+    its string alias (``"C"``, a weekday calendar without holidays), and
+    ``to_absolute_int`` converts dates to periods, which a custom business day has not.
+    """
+    try:
+        from sktime.forecasting.base import ForecastingHorizon
+        from sktime.forecasting.base import _fh
+    except ImportError:  # pragma: no cover - sktime is a core dependency
+        return
+    original = ForecastingHorizon.to_absolute_int
+    if getattr(original, "_skfin_trading_days", False):
+        return
+    original_absolute = _fh._to_absolute
+
+    @functools.lru_cache(typed=True)
+    def _to_absolute(fh, cutoff):
+        freq = _custom_freq(fh)
+        index = cutoff.index
+        if freq is None or not fh.is_relative or not isinstance(index, pd.DatetimeIndex):
+            return original_absolute(fh, cutoff)
+        absolute = [index[0] + int(r) * freq for r in fh.to_pandas()]
+        absolute = pd.DatetimeIndex(absolute).as_unit(index.unit)
+        if index.tz is not None:
+            absolute = absolute.tz_convert(index.tz)
+        try:
+            absolute = pd.DatetimeIndex(absolute, freq=freq)
+        except ValueError:                       # steps not consecutive: no freq to attach
+            pass
+        return fh._new(absolute, is_relative=False, freq=freq)
+
+    _fh._to_absolute = _to_absolute
+
+    @functools.wraps(original)
+    def to_absolute_int(self, start, cutoff=None):
+        freq = _custom_freq(self)
+        absolute = self.to_absolute_index(cutoff) if freq is not None else None
+        if isinstance(absolute, pd.DatetimeIndex) and isinstance(start, pd.Timestamp):
+            return self._new(pd.Index(_busday_positions(start, absolute, freq)), is_relative=False)
+        return original(self, start, cutoff)
+
+    to_absolute_int._skfin_trading_days = True
+    ForecastingHorizon.to_absolute_int = to_absolute_int
+
+
+_patch_sktime()
