@@ -103,12 +103,28 @@ def _open_unit(text: str) -> float:
     return value
 
 
+def _versions() -> str:
+    """skfin's version and those of the libraries its numbers depend on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import skfin
+
+    parts = [f"skfin {skfin.__version__}"]
+    for name in ("torch", "skorch", "scikit-learn", "sktime", "pandas"):
+        try:
+            parts.append(f"{name} {version(name)}")
+        except PackageNotFoundError:  # pragma: no cover - all are core dependencies
+            parts.append(f"{name} (not installed)")
+    return " | ".join(parts)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``skfin`` argument parser (subcommand ``backtest``)."""
     from skfin.datasets import LOADERS
 
     parser = _Parser(prog="skfin", description="skfin: deep-learning forecasters for "
                      "financial time series. Run 'skfin backtest --help' for the backtest.")
+    parser.add_argument("--version", action="version", version=_versions())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     bt = sub.add_parser(

@@ -124,3 +124,12 @@ def test_conformal_option_names_the_missing_module(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.count("\n") == 1
     assert "--conformal aci needs skfin.uncertainty.ConformalForecaster" in err
+
+
+def test_version_names_skfin_and_its_stack(capsys):
+    import skfin
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"skfin {skfin.__version__} | torch ") and "sktime" in out
