@@ -160,15 +160,16 @@ def with_trading_days(obj, exchange: str | None = None, years_ahead: int = 5):
     >>> from sktime.forecasting.naive import NaiveForecaster
     >>> from skfin.datasets import load_msft
     >>> from skfin.calendars import with_trading_days
-    >>> close = load_msft()["Close"].reset_index(drop=True)
-    >>> close.index = load_msft().index                      # dates, no frequency
+    >>> close = load_msft()["Close"]
+    >>> close.index = pd.DatetimeIndex(close.index.to_numpy())  # as read from a CSV: no freq
     >>> close = with_trading_days(close)
     >>> NaiveForecaster().fit(close, fh=[1, 2]).predict().index.strftime("%a %d %b").tolist()
     ['Mon 13 Nov', 'Tue 14 Nov']
     """
     freq = trading_calendar(obj.index, exchange=exchange, years_ahead=years_ahead)
     out = obj.copy()
-    out.index = pd.DatetimeIndex(obj.index, freq=freq)
+    dates = pd.DatetimeIndex(obj.index.to_numpy(), name=obj.index.name).tz_localize(obj.index.tz)
+    out.index = pd.DatetimeIndex(dates, freq=freq)
     return out
 
 

@@ -82,9 +82,14 @@ def test_nan_names_the_first_bad_date():
         MLPForecaster(**FAST).fit(wti.iloc[:300], fh=[1])
 
 
-def test_irregular_trading_day_index_gets_a_fix(sp500):
-    with pytest.raises(ValueError, match=r"reset_index\(drop=True\)"):
-        MLPForecaster(**FAST).fit(sp500["Close"], fh=[1])
+def test_dates_that_are_not_trading_days_get_a_fix(sp500):
+    y = sp500["Close"].iloc[-300:].copy()
+    dates = y.index.tolist()
+    dates[100] = dates[100] + pd.offsets.Week(weekday=5)         # a Saturday: no calendar fits
+    y.index = pd.DatetimeIndex(sorted(dates))
+    with pytest.raises(ValueError, match=r"without a frequency that skfin could infer.*"
+                                         r"with_trading_days"):
+        MLPForecaster(**FAST).fit(y, fh=[1])
 
 
 def test_unsorted_or_duplicated_index(sp500_returns):
@@ -97,9 +102,10 @@ def test_unsorted_or_duplicated_index(sp500_returns):
 
 
 def test_fh_beyond_fitted_horizon(sp500_returns):
-    """sktime itself refuses a new fh for forecasters that need fh in fit; its message says so."""
+    """Steps within the fitted horizon are served; beyond it, skfin says how to fix it."""
     f = MLPForecaster(**FAST).fit(sp500_returns.iloc[-300:], fh=[1, 2])
-    with pytest.raises(ValueError, match="different forecasting horizon.*re-fit"):
+    assert len(f.predict(fh=[2])) == 1
+    with pytest.raises(ValueError, match=r"max\(fh\)=5 exceeds horizon=2.*refit"):
         f.predict(fh=[5])
 
 
