@@ -106,10 +106,6 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
     # The forecaster keeps the data that update() fine-tunes on itself (``_seen``), so
     # sktime need not store a second copy (and stops warning about its default changing).
     _config = {"remember_data": False}
-    # Opt-in for nets with a decoder over known-future covariates (TFT): X's rows at the
-    # forecast steps are fed as ``x_future`` (n_future = X's columns), next to X's past in
-    # the window, and predict needs X for every step 1..horizon after the cutoff.
-    _uses_future_X = False
 
     def _init(self, params: dict) -> None:
         """Store the constructor's arguments unchanged, then run sktime's set-up."""
@@ -120,6 +116,8 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         # sktime sets these only when remember_data is on at construction; a user (or
         # sktime's own tests) may switch it on later with set_config.
         self._y, self._X = None, None
+        # Known-future columns are read at every step 1..max(fh): sktime must pass them all.
+        self.set_tags(**{"capability:non_contiguous_X": self.future_X is None})
 
     def fit(self, y, X=None, fh=None):
         _check_input(y, "y")
@@ -190,7 +188,7 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
                 f"got {len(values)}. Pass a longer series, or lower window or fh."
             )
         series = torch.as_tensor(values, device=device)
-        future = series[:, self.n_targets_:] if self._future_covariates() else None
+        future = series[:, self._future_positions()] if self.n_future_ else None
         return WindowDataset(
             series, torch.arange(self.window - 1, len(values) - self.horizon_, device=device),
             self.window, targets=series[:, :self.n_targets_],
@@ -211,11 +209,27 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
             f"{len(X.index.difference(y.index))} rows that y has not. Align them first."
         )
 
-    def _future_covariates(self) -> bool:
-        return self._uses_future_X and self.n_exog_ > 0
+    def _future_columns(self, X: pd.DataFrame | None) -> list:
+        """The columns of ``X`` known ahead, as ``future_X`` names them."""
+        if X is None or self.future_X is None:
+            return []
+        if isinstance(self.future_X, str):                      # "all"
+            return list(X.columns)
+        unknown = [c for c in self.future_X if c not in X.columns]
+        if unknown:
+            raise ValueError(
+                f"future_X names columns {unknown} that X does not have; X has "
+                f"{list(X.columns)}. Name columns of X, or use future_X='all' or None."
+            )
+        return [c for c in X.columns if c in set(self.future_X)]
+
+    def _future_positions(self) -> list[int]:
+        """Positions of the known-future columns in ``[y | X]``."""
+        columns = list(self._seen[1].columns)
+        return [self.n_targets_ + columns.index(c) for c in self.future_columns_]
 
     def _future_X(self, X: pd.DataFrame | None) -> np.ndarray:
-        """Standardised X ``[horizon, n_exog]`` at steps 1..horizon after the cutoff."""
+        """Standardised known-future X ``[horizon, n_future]`` at steps 1..horizon after the cutoff."""
         name = type(self).__name__
         ahead = ForecastingHorizon(np.arange(1, self.horizon_ + 1), is_relative=True)
         index = ahead.to_absolute_index(self.cutoff)
@@ -223,8 +237,10 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         if X is None:
             raise ValueError(
                 f"{name} was fitted with exogenous X, which it reads as known-future "
-                f"covariates: pass X with rows for the {self.horizon_} steps after the cutoff "
-                f"({span}) to predict, e.g. f.predict(fh, X=X_future)."
+                f"covariates (future_X={self.future_X!r}): pass X with rows for the "
+                f"{self.horizon_} steps after the cutoff ({span}) to predict, e.g. "
+                "f.predict(fh, X=X_future). If X is only observed up to the cutoff (prices, "
+                "volatility), refit with future_X=None."
             )
         missing = index.difference(X.index)
         if len(missing):
@@ -234,15 +250,17 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
                 f"{missing[0]}). Pass X with a row for every step {span}, even when fh asks "
                 "for fewer steps."
             )
-        columns = list(self._seen[1].columns)
-        if set(X.columns) != set(columns):
+        columns = self.future_columns_
+        absent = [c for c in columns if c not in X.columns]
+        if absent:
             raise ValueError(
-                f"X passed to {name}.predict has columns {list(X.columns)}; it was fitted "
-                f"with {columns}. Pass the same columns."
+                f"X passed to {name}.predict lacks the known-future columns {absent} it was "
+                f"fitted with (future_X={self.future_X!r}). Pass X with columns {columns}."
             )
         values = as_numeric(X.loc[index, columns], "X").to_numpy(np.float64)
         check_finite(values, "X", columns, index)
-        loc, scale = self.loc_[self.n_targets_:], self.scale_[self.n_targets_:]
+        positions = self._future_positions()
+        loc, scale = self.loc_[positions], self.scale_[positions]
         return ((values - loc) / scale).astype(np.float32)
 
     def _steps(self, fh) -> np.ndarray:
@@ -274,6 +292,8 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         self._steps(fh)
         self.n_targets_ = y.shape[1]
         self.n_exog_ = 0 if X is None else X.shape[1]
+        self.future_columns_ = self._future_columns(X)
+        self.n_future_ = len(self.future_columns_)
         self._seen = (y, X)
         both = y if X is None else pd.concat([y, X], axis=1)
         values = as_numeric(both, "y" if X is None else "y or X").to_numpy(np.float64)
@@ -292,8 +312,7 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         else:
             self.loc_, self.scale_ = np.zeros(values.shape[1]), np.ones(values.shape[1])
         self._train(self._training_set(), n_features=values.shape[1], window=self.window,
-                    horizon=self.horizon_, n_targets=self.n_targets_,
-                    **({"n_future": self.n_exog_} if self._uses_future_X else {}))
+                    horizon=self.horizon_, n_targets=self.n_targets_, n_future=self.n_future_)
         return self
 
     def _update(self, y, X=None, update_params=True):
@@ -310,7 +329,7 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         return self
 
     def _last_window(self, X_future: pd.DataFrame | None = None) -> WindowDataset:
-        """The last window; with ``_uses_future_X``, also ``X_future`` at steps 1..horizon."""
+        """The last window; with known-future columns, also ``X_future`` at steps 1..horizon."""
         y, X = self._seen
         values = self._frame(y.iloc[-self.window:], None if X is None else X.iloc[-self.window:])
         if len(values) < self.window:
@@ -320,9 +339,10 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
             )
         features = torch.as_tensor(values, device=self.net_.device)
         end = torch.tensor([self.window - 1], device=features.device)
-        if not self._future_covariates():
+        if not self.n_future_:
             return WindowDataset(features, end, self.window)
-        rows = np.concatenate([values[:, self.n_targets_:], self._future_X(X_future)])  # [W+H, K]
+        past = values[:, self._future_positions()]
+        rows = np.concatenate([past, self._future_X(X_future)])                   # [W+H, K]
         offsets = torch.arange(1, self.horizon_ + 1, device=features.device)
         return WindowDataset(features, end, self.window, target_offsets=offsets,
                              future=torch.as_tensor(rows, device=features.device))
@@ -391,7 +411,8 @@ class MLPForecaster(NeuralForecaster):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True):
+                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
 
@@ -428,7 +449,8 @@ class LSTMForecaster(NeuralForecaster):
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
                  mixed_precision=False, device="auto", random_state=None, verbose=0,
-                 update_epochs=2, scale=True):
+                 update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
 
@@ -462,7 +484,8 @@ class GRUForecaster(NeuralForecaster):
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
                  mixed_precision=False, device="auto", random_state=None, verbose=0,
-                 update_epochs=2, scale=True):
+                 update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
 
@@ -498,7 +521,8 @@ class AttentionLSTMForecaster(NeuralForecaster):
                  uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True):
+                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
 
@@ -534,7 +558,8 @@ class ResidualLSTMForecaster(NeuralForecaster):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True):
+                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
 
@@ -580,7 +605,8 @@ class BayesianLSTMForecaster(NeuralForecaster):
                  uncertainty="mc_dropout", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=3e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True):
+                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
 
@@ -614,7 +640,8 @@ class CNNLSTMForecaster(NeuralForecaster):
                  uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True):
+                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
 
@@ -652,7 +679,8 @@ class TCNForecaster(NeuralForecaster):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True):
+                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
     @classmethod
@@ -698,7 +726,8 @@ class WaveNetForecaster(NeuralForecaster):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True):
+                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
     @classmethod
@@ -751,7 +780,8 @@ class TransformerForecaster(NeuralForecaster):
                  quantiles=None, uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True):
+                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
     @classmethod
@@ -807,7 +837,8 @@ class PatchTSTForecaster(NeuralForecaster):
                  n_samples=50, loss=None, max_epochs=100, batch_size=64, lr=1e-3,
                  weight_decay=1e-2, grad_clip=1.0, lr_schedule=None, valid_fraction=0.2,
                  patience=10, mixed_precision=False, device="auto", random_state=None,
-                 verbose=0, update_epochs=2, scale=True):
+                 verbose=0, update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
     @classmethod
@@ -863,7 +894,8 @@ class AutoformerForecaster(NeuralForecaster):
                  quantiles=None, uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True):
+                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
     @classmethod
@@ -921,7 +953,8 @@ class NBEATSForecaster(NeuralForecaster):
                  output="point", quantiles=None, uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True):
+                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
     @classmethod
@@ -976,7 +1009,8 @@ class MultiTaskForecaster(NeuralForecaster):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True):
+                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
 
@@ -1027,14 +1061,13 @@ class TFTForecaster(NeuralForecaster):
     """
 
     _net = nets.TFT
-    _tags = {"capability:non_contiguous_X": False}   # the decoder reads every step 1..H
-    _uses_future_X = True
 
     def __init__(self, *, window=16, hidden_size=16, n_heads=4, num_layers=1, dropout=0.1,
                  output="point", quantiles=None, uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True):
+                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True,
+                 future_X="all"):
         self._init(locals())
 
     @classmethod

@@ -75,7 +75,7 @@ ARCHITECTURES: tuple[Architecture, ...] = (
     # estimator (same scoring in grid searches, sklearn's checks on the defaults); pass
     # output="quantile" for the paper's set-up.
     Architecture("tft", nets.TFT, regressors.TFTRegressor, forecasting.TFTForecaster,
-                 "attention", {"explain": True, "future_covariates": True,
+                 "attention", {"explain": True, "native_covariates": True,
                                "quantile_default": False}),
 )
 

@@ -48,9 +48,11 @@ def test_exogenous_and_multivariate(sp500, sp500_returns):
     y = sp500_returns.iloc[-400:].to_frame()
     y["range"] = (100 * (sp500["High"] - sp500["Low"]) / sp500["Close"]).to_numpy()[-400:]
     X = pd.DataFrame({"volume": np.log(sp500["Volume"].to_numpy()[-400:])}, index=y.index)
-    f = GRUForecaster(**FAST, output="student_t").fit(y, X=X, fh=[1, 2, 3])
+    # Volume is observed, not known ahead: a past covariate (future_X=None).
+    f = GRUForecaster(**FAST, output="student_t", future_X=None).fit(y, X=X, fh=[1, 2, 3])
     pred = f.predict(X=X.iloc[-3:].set_axis(range(400 + y.index[0], 403 + y.index[0])))
     assert pred.shape == (3, 2) and list(pred.columns) == ["r", "range"]
+    pd.testing.assert_frame_equal(pred, f.predict())          # rows after the cutoff unread
     q = f.predict_quantiles(alpha=[0.1, 0.9], X=None)
     assert q.shape == (3, 4) and (q[("r", 0.1)] < q[("r", 0.9)]).all()
 

@@ -80,7 +80,7 @@ def test_missing_future_rows_are_named(fitted, returns_and_calendar):
         fitted.predict(X=X.iloc[-5:-2])
     with pytest.raises(ValueError, match=r"lacks 5 of the 5 rows"):
         fitted.predict_interval(X=X.iloc[:-5])                # only past rows
-    with pytest.raises(ValueError, match=r"has columns \['dow', 'month'\]; it was fitted with"):
+    with pytest.raises(ValueError, match=r"lacks the known-future columns \['left_in_month'\]"):
         fitted.predict(X=X.iloc[-5:, :2])
 
 
@@ -112,17 +112,24 @@ def test_without_X_the_decoder_runs_on_position_embeddings(returns_and_calendar)
     assert f.predict_interval(coverage=0.9).shape == (2, 2)   # point head: residual intervals
 
 
-def test_other_forecasters_ignore_future_X(returns_and_calendar):
-    """The opt-in is TFT's alone: the LSTM still reads X only through the window."""
+def test_tft_reads_future_X_natively_and_others_through_the_shared_wrapper(returns_and_calendar):
+    """Every forecaster reads known-future X; only nets without covariate inputs are wrapped."""
     r, X = returns_and_calendar
-    f = LSTMForecaster(**FAST).fit(r.iloc[:500], X=X.iloc[:500], fh=[1, 2])
-    assert f._training_set().future is None
-    np.testing.assert_array_equal(f.predict(X=X.iloc[500:502]), f.predict())
+    lstm = LSTMForecaster(**FAST).fit(r.iloc[:500], X=X.iloc[:500], fh=[1, 2])
+    tft = TFTForecaster(**FAST).fit(r.iloc[:500], X=X.iloc[:500], fh=[1, 2])
+    assert type(lstm.net_.module_).__name__ == "Covariates"
+    assert type(tft.net_.module_).__name__ == "TFT" and tft.net_.module_.n_future == 3
+    for f in (lstm, tft):
+        assert f._training_set().future.shape[1] == 3
+        assert not np.allclose(f.predict(X=X.iloc[500:502]), f.predict(X=X.iloc[500:502] + 3))
 
 
 def test_tags_say_x_must_cover_every_step():
-    assert TFTForecaster.get_class_tag("capability:non_contiguous_X") is False
-    assert LSTMForecaster.get_class_tag("capability:non_contiguous_X", True) is True
+    assert TFTForecaster().get_tag("capability:non_contiguous_X") is False
+    assert LSTMForecaster().get_tag("capability:non_contiguous_X") is False
+    assert LSTMForecaster(future_X=None).get_tag("capability:non_contiguous_X") is True
+    f = LSTMForecaster().set_params(future_X=None)
+    assert f.get_tag("capability:non_contiguous_X") is True
 
 
 def test_regressor_reads_past_rows_and_explains(sp500_xy):

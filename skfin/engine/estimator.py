@@ -30,14 +30,16 @@ from skfin.engine.device import resolve_device
 from skfin.engine.net import SkfinNet
 from skfin.engine.sampling import dropout_rate, mc_dropout, mixture_quantiles
 from skfin.losses import POINT_LOSSES, loss_for
+from skfin.nets.covariates import Covariates, reads_covariates
 from skfin.nets.heads import OUTPUTS
 
 __all__ = ["NeuralEstimatorMixin", "COMMON_PARAMS_DOC", "fill_doc", "check_finite", "as_numeric",
            "check_float32_range", "check_levels", "check_output"]
 
 #: Arguments of every net that the engine fills in from the data, not from the user.
-#: ``n_future`` and ``n_static`` (covariates of nets that read them, e.g. TFT) are passed
-#: by the face to :meth:`NeuralEstimatorMixin._train` as extra ``module_args``.
+#: ``n_future`` and ``n_static`` (known-future and static covariates) are passed by the face
+#: to :meth:`NeuralEstimatorMixin._train` as extra ``module_args``; a net without its own
+#: covariate inputs is then wrapped in :class:`skfin.nets.Covariates`.
 _CONTRACT_ARGS = {"self", "n_features", "window", "horizon", "n_targets", "output", "quantiles",
                   "n_future", "n_static"}
 
@@ -96,6 +98,7 @@ PARAMETER_CONSTRAINTS = {
     "update_epochs": [Interval(Integral, 0, None, closed="left")],
     "scale": ["boolean"],
     "missing": [StrOptions({"ffill", "raise"})],
+    "future_X": [StrOptions({"all"}), list, tuple, None],
 }
 
 COMMON_PARAMS_DOC = """\
@@ -151,7 +154,14 @@ FORECASTER_PARAMS_DOC = """\
         observations; 0 keeps the weights and only moves the forecast origin.
     scale : bool, default=True
         Standardise ``y`` and ``X`` with the mean and standard deviation of the data
-        seen in ``fit`` (the statistics are kept, not re-estimated, on ``update``)."""
+        seen in ``fit`` (the statistics are kept, not re-estimated, on ``update``).
+    future_X : "all", list of str or None, default="all"
+        Which columns of ``X`` are known ahead (a calendar, scheduled events): their values
+        at the forecast steps feed the net (:class:`skfin.nets.Covariates`, or the TFT's
+        decoder), so ``predict`` needs ``X`` for every step ``1..max(fh)`` after the cutoff.
+        Every column of ``X`` is also read over the past window. None: ``X`` is observed
+        data known only up to the cutoff (past covariates, e.g. VIX to forecast the S&P
+        500); ``predict`` then needs no ``X``, and ignores rows after the cutoff."""
 
 
 ATTENTION_LSTM_PARAMS_DOC = """\
@@ -551,8 +561,17 @@ class NeuralEstimatorMixin:
                              n_targets=n_targets, output=self.output,
                              quantiles=None if self.quantiles is None else tuple(map(float, self.quantiles)),
                              **self._net_kwargs(), **module_args)
+        module = self._net
+        if not reads_covariates(self._net):
+            # One mechanism for every net without its own covariate inputs (see
+            # skfin.nets.covariates); with none to read, the bare net.
+            covariates = {k: module_kwargs.pop(k) for k in ("n_future", "n_static")
+                          if k in module_kwargs}
+            if any(covariates.values()):
+                module = Covariates
+                module_kwargs.update(net=self._net, **covariates)
         return SkfinNet(
-            self._net,
+            module,
             loss_for(self.output, self.loss, module_kwargs["quantiles"]),
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=self.weight_decay,

@@ -297,11 +297,15 @@ def _bounds(bands: pd.DataFrame | None, coverage) -> dict:
 # ---------------------------------------------------------------------------------------
 # the backtest
 # ---------------------------------------------------------------------------------------
-def _reads_future_X(forecaster) -> bool:
-    """Whether ``forecaster`` (or the one it wraps) reads X as known-future covariates."""
-    inner = getattr(forecaster, "forecaster", None)
-    return bool(getattr(forecaster, "_uses_future_X", False)
-                or (inner is not None and getattr(inner, "_uses_future_X", False)))
+def _past_covariates_only(forecaster):
+    """A clone of ``forecaster`` that reads X over the past window only.
+
+    The backtest's X is observed data, known up to each cutoff; skfin forecasters (also
+    inside a pipeline) would otherwise ask for its future values (``future_X="all"``).
+    """
+    names = [k for k in forecaster.get_params(deep=True)
+             if k == "future_X" or k.endswith("__future_X")]
+    return forecaster.clone().set_params(**dict.fromkeys(names)) if names else forecaster
 
 
 def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_train_size=1,
@@ -326,8 +330,8 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
         ``DatetimeIndex`` of trading days, which has no frequency.
     X : pandas.DataFrame or None, default=None
         Exogenous data on the index of ``y``, observed up to each cutoff only; never
-        passed to ``predict``. Forecasters that read X as known-future covariates
-        (:class:`~skfin.forecasting.TFTForecaster`) are fitted without it.
+        passed to ``predict``. skfin forecasters read it over their past window
+        (``future_X=None`` is set on a clone, also inside pipelines).
     fh : int or list of int, default=5
         Steps ahead: ``1 .. fh``, or the listed steps.
     folds : int, default=5
@@ -415,7 +419,7 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
         for name, template in forecasters.items():
             model_rows, model_forecasts = [], []
             model, seen = None, -1
-            X_model = None if _reads_future_X(template) else X
+            template = _past_covariates_only(template)
             try:
                 for k, (train, test) in enumerate(splits):
                     bar.set_postfix_str(f"{name} fold {k + 1}/{len(splits)}")
@@ -424,11 +428,11 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
                     if model is None or strategy == "refit":
                         model = template.clone()
                         model.fit(y.iloc[train], fh=fh_rel,
-                                  X=None if X_model is None else X_model.iloc[train])
+                                  X=None if X is None else X.iloc[train])
                     else:
                         new = np.arange(seen + 1, cutoff + 1)
                         model.update(y.iloc[new],
-                                     X=None if X_model is None else X_model.iloc[new],
+                                     X=None if X is None else X.iloc[new],
                                      update_params=strategy == "update")
                     seen = cutoff
                     fit_seconds = time.perf_counter() - start

@@ -7,6 +7,7 @@ from skfin.nets.heads import DEFAULT_QUANTILES, OUTPUTS, make_head
 from skfin.nets.attention import Autoformer, PatchTST, Transformer, series_decomposition
 from skfin.nets.convolutional import CNNLSTM, TCN, WaveNet, receptive_field
 from skfin.nets.basis import NBEATS
+from skfin.nets.covariates import Covariates, reads_covariates
 from skfin.nets.mlp import MLP
 from skfin.nets.multitask import MultiTaskNet
 from skfin.nets.tft import TFT
@@ -15,4 +16,4 @@ from skfin.nets.recurrent import GRU, LSTM, AttentionLSTM, BayesianLSTM, Residua
 __all__ = ["DEFAULT_QUANTILES", "OUTPUTS", "make_head", "Transformer", "PatchTST",
            "Autoformer", "series_decomposition", "receptive_field", "MLP", "LSTM",
            "GRU", "AttentionLSTM", "ResidualLSTM", "BayesianLSTM", "CNNLSTM", "TCN", "WaveNet",
-           "TFT", "NBEATS", "MultiTaskNet"]
+           "TFT", "NBEATS", "MultiTaskNet", "Covariates", "reads_covariates"]

@@ -36,6 +36,7 @@ __all__ = [
     "GaussianHead",
     "StudentTHead",
     "make_head",
+    "head_class",
 ]
 
 #: Quantile levels learned by ``output="quantile"`` unless told otherwise: 0.05, 0.10, ..., 0.95.
@@ -45,6 +46,11 @@ DEFAULT_QUANTILES: tuple[float, ...] = tuple(round(0.05 * k, 2) for k in range(1
 OUTPUTS = ("point", "quantile", "gaussian", "student_t")
 
 _EPS = 1e-6
+
+
+def _per_step(stat: Tensor) -> Tensor:
+    """``[B, T]`` statistics (one per window) as ``[B, 1, T]``; ``[B, H, T]`` unchanged."""
+    return stat.unsqueeze(1) if stat.ndim == 2 else stat
 
 
 class _Head(nn.Module):
@@ -74,14 +80,18 @@ class _Head(nn.Module):
         """Point forecast ``[B, H, T]`` (the mean, or the median for quantile heads)."""
         return params[..., 0]
 
-    def denormalise(self, params: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
+    @staticmethod
+    def denormalise(params: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
         """Map parameters learned on ``(y - loc) / scale`` back to the units of ``y``.
 
         ``params`` is ``[B, H, T, P]``; ``loc`` and ``scale`` (> 0) are ``[B, T]``, one per
-        window and target (e.g. RevIN's statistics). Point values and quantiles are
-        location-like, so every parameter is scaled and shifted; distribution heads override
-        this to shift only the location and multiply only the scale. Scaling by a positive
-        factor keeps every head's constraint (ordered quantiles, positive scales).
+        window and target (e.g. RevIN's statistics), or ``[B, H, T]``, one per forecast step
+        (e.g. a known-future covariate's effect, :class:`skfin.nets.Covariates`). Point
+        values and quantiles are location-like, so every parameter is scaled and shifted;
+        distribution heads override this to shift only the location and multiply only the
+        scale. Scaling by a positive factor keeps every head's constraint (ordered
+        quantiles, positive scales). A static method: :func:`head_class` gives it for an
+        ``output=`` name without building a head.
 
         Examples
         --------
@@ -92,7 +102,8 @@ class _Head(nn.Module):
         >>> torch.allclose(head.denormalise(params, loc, scale), params * 2 + 100)
         True
         """
-        return params * scale[:, None, :, None] + loc[:, None, :, None]
+        loc, scale = _per_step(loc), _per_step(scale)                    # [B, 1 or H, T]
+        return params * scale[..., None] + loc[..., None]
 
     def quantiles(self, params: Tensor, levels: Sequence[float]) -> Tensor:
         """Predictive quantiles ``[B, H, T, len(levels)]`` at ``levels`` in (0, 1)."""
@@ -163,9 +174,10 @@ class GaussianHead(_Head):
         raw = self.raw(z)
         return torch.stack([raw[..., 0], F.softplus(raw[..., 1]) + _EPS], dim=-1)
 
-    def denormalise(self, params: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
-        """Shift and scale the mean, multiply the scale (``[B, T]`` statistics)."""
-        loc, scale = loc[:, None, :], scale[:, None, :]                  # [B, 1, T]
+    @staticmethod
+    def denormalise(params: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
+        """Shift and scale the mean, multiply the scale (``[B, T]`` or ``[B, H, T]``)."""
+        loc, scale = _per_step(loc), _per_step(scale)                    # [B, 1 or H, T]
         return torch.stack([params[..., 0] * scale + loc, params[..., 1] * scale], dim=-1)
 
     def quantiles(self, params: Tensor, levels: Sequence[float]) -> Tensor:
@@ -185,9 +197,10 @@ class StudentTHead(_Head):
         df = 2.0 + F.softplus(raw[..., 2]) + _EPS
         return torch.stack([raw[..., 0], scale, df], dim=-1)
 
-    def denormalise(self, params: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
+    @staticmethod
+    def denormalise(params: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
         """Shift and scale the location, multiply the scale; the degrees of freedom stay."""
-        loc, scale = loc[:, None, :], scale[:, None, :]                  # [B, 1, T]
+        loc, scale = _per_step(loc), _per_step(scale)                    # [B, 1 or H, T]
         return torch.stack([params[..., 0] * scale + loc, params[..., 1] * scale,
                             params[..., 2]], dim=-1)
 
@@ -196,6 +209,21 @@ class StudentTHead(_Head):
         t = stdtrit(df, np.asarray(levels, dtype=np.float64))             # [B, H, T, L]
         t = torch.as_tensor(t, dtype=params.dtype, device=params.device)
         return params[..., :1] + params[..., 1:2] * t
+
+
+def head_class(output: str) -> type[_Head]:
+    """The head class behind an estimator's ``output=`` name.
+
+    Examples
+    --------
+    >>> head_class("student_t").__name__
+    'StudentTHead'
+    """
+    heads = {"point": PointHead, "quantile": QuantileHead, "gaussian": GaussianHead,
+             "student_t": StudentTHead}
+    if output not in heads:
+        raise ValueError(f"output={output!r} is not one of {OUTPUTS}.")
+    return heads[output]
 
 
 def make_head(output: str, in_features: int, horizon: int, n_targets: int,

@@ -58,8 +58,10 @@ def test_cpu_steps_all_parameters_at_once_with_the_same_result(sp500_xy, monkeyp
 def test_same_hyperparameter_names_on_both_faces(arch):
     reg = set(arch.regressor().get_params())
     fc = set(arch.forecaster().get_params())
-    # missing: NaN policy of the sklearn face only (the forecaster refuses NaN in y)
-    assert reg - fc == {"missing"} and fc - reg == {"update_epochs", "scale"}
+    # missing: NaN policy of the sklearn face only (the forecaster refuses NaN in y).
+    # future_X: which columns of X are known ahead; sklearn rows are already aligned with
+    # their targets, so a known-future value is simply a column of the row.
+    assert reg - fc == {"missing"} and fc - reg == {"update_epochs", "scale", "future_X"}
 
 
 @pytest.mark.parametrize("cls", [LSTMRegressor, LSTMForecaster])

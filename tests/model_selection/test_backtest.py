@@ -131,20 +131,22 @@ def test_volatility_target_scores_qlike_on_squares():
     assert "sharpe" not in res.folds
 
 
-def test_known_future_readers_are_fitted_without_observed_X():
-    """TFT reads X as known-future covariates; observed returns are not known ahead."""
+def test_skfin_forecasters_read_observed_X_over_their_past_window_only():
+    """X in a backtest is observed up to each cutoff: clones get future_X=None, also nested."""
+    from sktime.forecasting.compose import TransformedTargetForecaster
+    from sktime.transformations.series.boxcox import LogTransformer
+
     from skfin.forecasting import TFTForecaster
+    from skfin.model_selection._backtest import _past_covariates_only
 
-    class FutureRecorder(Recorder):
-        _uses_future_X = True
-
-    rv, X = _vol()
-    Recorder.log = []
-    backtest({"future": FutureRecorder("last")}, rv, X, fh=2, folds=2, progress=False)
-    assert Recorder.log and all(x is None for _, _, x in Recorder.log)
     tft = TFTForecaster(window=8, hidden_size=4, n_heads=1, max_epochs=1, random_state=0)
-    res = backtest({"tft": tft}, rv, X, fh=2, folds=2, target="volatility", progress=False)
-    assert res.models == ["tft"] and np.isfinite(res.folds["mae"]).all()
+    pipe = TransformedTargetForecaster([("log", LogTransformer()), ("tft", tft)])
+    assert _past_covariates_only(pipe).get_params()["tft__future_X"] is None
+    assert pipe.get_params()["tft__future_X"] == "all"                # the template is kept
+    rv, X = _vol()
+    res = backtest({"tft": tft, "log_tft": pipe}, rv, X, fh=2, folds=2, target="volatility",
+                   progress=False)
+    assert res.models == ["tft", "log_tft"] and np.isfinite(res.folds["mae"]).all()
 
 
 def test_failures_are_kept_apart_with_errors_warn():

@@ -1,0 +1,167 @@
+"""Known-future and static covariates for every net of the contract, in one place.
+
+Past covariates need nothing special: they are extra channels of the window
+``x: [B, window, n_features]`` that every net reads. Covariates known *ahead* (the weekday
+of each forecast day, a scheduled FOMC or earnings date, an options expiry) and *static*
+covariates (one vector per series of a panel: sector, exchange, asset class) are not rows of
+the past window, and most architectures (LSTM, N-BEATS, PatchTST, ...) have no input for
+them. :class:`Covariates` gives them one without touching the nets:
+
+* the wrapped net forecasts from the past window as usual: ``params = net(x)``, ``[B, H, T, P]``;
+* a small MLP reads the known future ``x_future: [B, H, n_future]`` (flattened), the static
+  covariates ``x_static: [B, n_static]`` and the last observed row ``x[:, -1]`` (so that an
+  effect can depend on the current state, e.g. on volatility), and returns, per forecast
+  step and target, a shift ``a`` and a positive gain ``g``;
+* the head's own affine map (:meth:`skfin.nets.heads._Head.denormalise`, the one RevIN uses)
+  applies them: point values and quantiles become ``g * params + a``; a distribution's
+  location becomes ``g * loc + a`` and its scale ``g * scale``. So a scheduled event can move
+  the forecast *and* widen its interval, and every head keeps its constraints by
+  construction (quantiles still ordered, scales still positive, degrees of freedom kept).
+
+The MLP's last layer starts at zero, so an untrained wrapper is exactly the wrapped net
+(``a = 0, g = 1``), and training moves away from it only as far as the covariates help.
+The gain is ``exp(3 tanh(s / 3))``, within (0.05, 20): smooth near 1, bounded so a wild
+covariate value cannot blow the scale up.
+
+Nets that read covariates natively (:class:`skfin.nets.TFT`, whose decoder runs over the
+known future) are not wrapped; the engine decides, from the net's signature
+(:func:`reads_covariates`). This module is written here because no well-kept library offers
+covariate conditioning for arbitrary torch nets with constrained output heads (Darts and
+neuralforecast build it into each model).
+
+Examples
+--------
+>>> import torch
+>>> from skfin.datasets import load_sp500
+>>> from skfin.nets import LSTM
+>>> sp = load_sp500().iloc[-46:]
+>>> r = torch.tensor(sp["Close"].pct_change().to_numpy()[1:] * 100, dtype=torch.float32)
+>>> dow = torch.tensor(sp.index.dayofweek.to_numpy()[1:], dtype=torch.float32)
+>>> x = r[:40].view(2, 20, 1)                                        # two real windows
+>>> x_future = torch.stack([dow[20:25], dow[40:45]]).unsqueeze(-1)   # their next 5 weekdays
+>>> net = Covariates(LSTM, n_features=1, window=20, horizon=5, n_targets=1, n_future=1,
+...                  output="quantile", quantiles=(0.1, 0.5, 0.9)).eval()
+>>> net(x, x_future).shape
+torch.Size([2, 5, 1, 3])
+>>> torch.equal(net(x, x_future), net.net(x))                        # untrained: the LSTM
+True
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+from torch import Tensor, nn
+
+from skfin.nets.heads import head_class
+
+__all__ = ["Covariates", "reads_covariates"]
+
+#: Hidden width of the covariate MLP.
+WIDTH = 32
+
+
+def reads_covariates(net: type[nn.Module]) -> bool:
+    """Whether ``net`` takes known-future and static covariates itself (``n_future``, ``n_static``).
+
+    Examples
+    --------
+    >>> from skfin.nets import LSTM, TFT
+    >>> reads_covariates(TFT), reads_covariates(LSTM)
+    (True, False)
+    """
+    params = inspect.signature(net).parameters
+    return "n_future" in params and "n_static" in params
+
+
+class Covariates(nn.Module):
+    """Any net of the contract, conditioned on known-future and static covariates.
+
+    Parameters
+    ----------
+    net : type of torch.nn.Module
+        The net class to wrap (e.g. :class:`skfin.nets.LSTM`); built here with
+        ``net_kwargs``.
+    n_future : int, default=0
+        Known-future covariates ``x_future: [B, horizon, n_future]``.
+    n_static : int, default=0
+        Static covariates ``x_static: [B, n_static]``.
+    **net_kwargs
+        The wrapped net's arguments; ``n_features``, ``horizon``, ``n_targets`` and
+        ``output`` are required (the tensor contract), ``dropout`` is also applied in the
+        covariate MLP.
+
+    Attributes
+    ----------
+    net : torch.nn.Module
+        The wrapped net; ``head`` and ``explain`` are its own.
+
+    See Also
+    --------
+    skfin.nets.TFT : reads covariates natively, and is therefore never wrapped.
+    skfin.forecasting.LSTMForecaster : ``future_X=`` decides which columns of X are known ahead.
+
+    Notes
+    -----
+    See the module docstring for the mechanism. Gradients reach the wrapped net unchanged
+    through ``g * params``; the covariate MLP learns from the start because only its last
+    layer is zero.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.nets import NBEATS
+    >>> sp = load_sp500().iloc[-41:]
+    >>> r = torch.tensor(sp["Close"].pct_change().to_numpy()[1:] * 100, dtype=torch.float32)
+    >>> dow = torch.tensor(sp.index.dayofweek.to_numpy()[1:], dtype=torch.float32)
+    >>> net = Covariates(NBEATS, n_features=1, window=30, horizon=5, n_targets=1, n_future=1,
+    ...                  n_static=2, output="gaussian")
+    >>> out = net(r[:30].view(1, 30, 1), dow[30:35].view(1, 5, 1), torch.tensor([[1.0, 0.0]]))
+    >>> out.shape, bool((out[..., 1] > 0).all())                        # scales stay positive
+    (torch.Size([1, 5, 1, 2]), True)
+    """
+
+    def __init__(self, net: type[nn.Module], *, n_future: int = 0, n_static: int = 0,
+                 **net_kwargs):
+        super().__init__()
+        self.net = net(**net_kwargs)
+        self.n_future, self.n_static = n_future, n_static
+        self.horizon, self.n_targets = net_kwargs["horizon"], net_kwargs["n_targets"]
+        self.output = net_kwargs.get("output", "point")
+        inputs = net_kwargs["n_features"] + self.horizon * n_future + n_static
+        self.mlp = nn.Sequential(
+            nn.Linear(inputs, WIDTH), nn.GELU(), nn.Dropout(net_kwargs.get("dropout", 0.0)),
+            nn.Linear(WIDTH, 2 * self.horizon * self.n_targets),
+        )
+        nn.init.zeros_(self.mlp[-1].weight)
+        nn.init.zeros_(self.mlp[-1].bias)
+
+    @property
+    def head(self) -> nn.Module:
+        """The wrapped net's head (point forecasts and quantiles are read through it)."""
+        return self.net.head
+
+    @property
+    def auxiliary_loss(self):
+        """The wrapped net's auxiliary loss, where it has one (see :class:`SkfinNet`)."""
+        return self.net.auxiliary_loss
+
+    def explain(self, x: Tensor, x_future: Tensor | None = None,
+                x_static: Tensor | None = None) -> dict[str, Tensor]:
+        """The wrapped net's explanation of the past window (covariates do not enter it)."""
+        return self.net.explain(x)
+
+    def forward(self, x: Tensor, x_future: Tensor | None = None,
+                x_static: Tensor | None = None) -> Tensor:   # x: [B, W, F]
+        params = self.net(x)                                          # [B, H, T, P]
+        parts = [x[:, -1]]                                            # [B, F]
+        if self.n_future:
+            parts.append(x_future.flatten(1))                         # [B, H * K]
+        if self.n_static:
+            parts.append(x_static)                                    # [B, S]
+        effect = self.mlp(torch.cat(parts, dim=1))                    # [B, 2 * H * T]
+        shift, log_gain = effect.view(-1, self.horizon, self.n_targets, 2).unbind(-1)
+        gain = torch.exp(3.0 * torch.tanh(log_gain / 3.0))            # [B, H, T] in (e^-3, e^3)
+        return head_class(self.output).denormalise(params, shift, gain)  # [B, H, T, P]
