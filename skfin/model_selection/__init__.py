@@ -3,7 +3,8 @@
 * :class:`PurgedWalkForward` and :class:`PurgedKFold` are scikit-learn splitters
   (``split(X, y, groups)``, ``get_n_splits``), usable as ``cv=`` anywhere in sklearn.
 * :class:`PurgedExpandingWindowSplitter` is the sktime counterpart, usable in
-  :func:`sktime.forecasting.model_evaluation.evaluate`.
+  :func:`sktime.forecasting.model_evaluation.evaluate`; :func:`evaluate` is that function
+  with a progress bar over the folds.
 
 What is hand-written, and why: sklearn has no purged or embargoed splitter. Walk-forward
 purging is only a gap, so :class:`PurgedWalkForward` yields ``TimeSeriesSplit``'s folds
@@ -21,8 +22,8 @@ returns per-fold scores, forecasts and a leaderboard (the engine of ``skfin back
 """
 
 from skfin.model_selection._backtest import BacktestResult, backtest
-from skfin.model_selection._sktime import PurgedExpandingWindowSplitter
+from skfin.model_selection._sktime import PurgedExpandingWindowSplitter, evaluate
 from skfin.model_selection._split import PurgedKFold, PurgedWalkForward
 
 __all__ = ["PurgedWalkForward", "PurgedKFold", "PurgedExpandingWindowSplitter", "backtest",
-           "BacktestResult"]
+           "BacktestResult", "evaluate"]

@@ -8,6 +8,8 @@ the cutoff, and the test points ``cutoff + fh`` all lie after it. Nothing needs 
 What it lacks is a name for a *gap* between the end of training and the first test
 point, which sktime expresses by shifting ``fh``. The subclass here adds only that, as
 ``gap``; its folds are those of ``ExpandingWindowSplitter(fh=gap + [1..horizon], ...)``.
+
+:func:`evaluate` is sktime's ``evaluate`` with a progress bar over the folds.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from numbers import Integral
 import numpy as np
 from sktime.split import ExpandingWindowSplitter
 
-__all__ = ["PurgedExpandingWindowSplitter"]
+__all__ = ["PurgedExpandingWindowSplitter", "evaluate"]
 
 
 def _steps(horizon, gap) -> np.ndarray:
@@ -123,3 +125,60 @@ class PurgedExpandingWindowSplitter(ExpandingWindowSplitter):
             {},
             {"horizon": [1, 3], "initial_window": 5, "step_length": 2, "gap": 2},
         ]
+
+
+def evaluate(forecaster, cv, y, X=None, *, progress: bool = True, **kwargs):
+    """sktime's :func:`~sktime.forecasting.model_evaluation.evaluate`, with a progress bar.
+
+    Same arguments and result as sktime's ``evaluate`` (``strategy``, ``scoring``,
+    ``return_data``, ``backend``, ... pass through ``kwargs``); a ``tqdm`` bar counts the
+    folds as they finish (sktime's own has none, and a walk-forward of a neural forecaster
+    can take minutes).
+
+    Parameters
+    ----------
+    forecaster : sktime forecaster
+    cv : sktime splitter
+        E.g. :class:`~sktime.split.ExpandingWindowSplitter`.
+    y : pandas.Series or pandas.DataFrame
+    X : pandas.DataFrame, default=None
+    progress : bool, default=True
+        Show the bar (on stderr; it disappears when done).
+    **kwargs
+        Passed to sktime's ``evaluate``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fold, as sktime's ``evaluate`` returns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktime.forecasting.naive import NaiveForecaster
+    >>> from sktime.split import ExpandingWindowSplitter
+    >>> from skfin.datasets import load_sp500
+    >>> close = load_sp500()["Close"]
+    >>> r = (100 * np.log(close).diff()).iloc[1:]
+    >>> cv = ExpandingWindowSplitter(fh=[1, 2, 3], initial_window=4500, step_length=250)
+    >>> res = evaluate(NaiveForecaster(), cv, r, progress=False)
+    >>> len(res), str(res["cutoff"].iloc[0].date())
+    (3, '2016-11-18')
+    """
+    from sktime.forecasting.model_evaluation import evaluate as sktime_evaluate
+    from tqdm.auto import tqdm
+
+    counted = cv.clone()
+    folds = counted.split_series
+
+    with tqdm(total=cv.get_n_splits(y), desc=f"evaluate {type(forecaster).__name__}",
+              unit="fold", disable=not progress, leave=False) as bar:
+        def split_series(data):
+            # sktime reads the folds lazily, one per fitted window: the next request
+            # means the previous fold is done.
+            for fold in folds(data):
+                yield fold
+                bar.update(1)
+
+        counted.split_series = split_series
+        return sktime_evaluate(forecaster, counted, y, X=X, **kwargs)

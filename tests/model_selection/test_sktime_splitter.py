@@ -101,3 +101,33 @@ def test_sktime_conformance():
     results = check_estimator(PurgedExpandingWindowSplitter, verbose=False)
     failed = {name: str(r)[:300] for name, r in results.items() if r != "PASSED"}
     assert not failed, failed
+
+
+def test_evaluate_counts_the_folds_and_returns_sktimes_result(monkeypatch):
+    """skfin's evaluate is sktime's, plus a bar that ends at the number of folds."""
+    import numpy as np
+    import pandas as pd
+    import tqdm.auto
+    from sktime.forecasting.model_evaluation import evaluate as sktime_evaluate
+    from sktime.forecasting.naive import NaiveForecaster
+    from sktime.split import ExpandingWindowSplitter
+
+    from skfin.datasets import load_sp500
+    from skfin.model_selection import evaluate
+
+    counts = []
+
+    class Recording(tqdm.auto.tqdm):
+        def close(self):
+            counts.append((self.n, self.total))
+            super().close()
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    r = (100 * np.log(load_sp500()["Close"]).diff()).iloc[1:]
+    X = pd.DataFrame({"dow": r.index.dayofweek.astype(float)}, index=r.index)
+    cv = ExpandingWindowSplitter(fh=[1, 2], initial_window=4400, step_length=150)
+    ours = evaluate(NaiveForecaster(), cv, r, X=X, strategy="update", return_data=True)
+    theirs = sktime_evaluate(NaiveForecaster(), cv, r, X=X, strategy="update", return_data=True)
+    assert counts == [(len(theirs), len(theirs))] and len(theirs) == 5
+    pd.testing.assert_frame_equal(ours.drop(columns=["fit_time", "pred_time"]),
+                                  theirs.drop(columns=["fit_time", "pred_time"]))
