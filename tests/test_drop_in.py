@@ -179,3 +179,18 @@ def test_forecasting_pipeline_with_dropped_warmup(returns):
     pred = pipe.predict(X=ohlcv)
     assert list(pred.index) == list(returns.index[-5:-3])
     assert np.isfinite(pred.to_numpy()).all()
+
+
+def test_future_X_passed_to_predict_is_read_not_ignored(returns):
+    """Issue snippet: predict(X=X_future) == predict(X=1000 * X_future) == predict()."""
+    days = returns.index
+    X = pd.DataFrame({"dow": days.dayofweek.astype(float),
+                      "month": days.month.astype(float)}, index=days)
+    f = LSTMForecaster(**NET).fit(returns.iloc[:-5], X=X.iloc[:-5], fh=[1, 2, 3])
+    X_future = X.iloc[-5:-2]
+    assert not np.allclose(f.predict(X=X_future), f.predict(X=1000 * X_future))
+    with pytest.raises(ValueError, match="known-future covariates"):
+        f.predict()
+    past_only = LSTMForecaster(**NET, future_X=None).fit(returns.iloc[:-5], X=X.iloc[:-5],
+                                                         fh=[1, 2, 3])
+    pd.testing.assert_series_equal(past_only.predict(X=1000 * X_future), past_only.predict())
