@@ -638,17 +638,30 @@ class NeuralEstimatorMixin:
             return self.net_.forward(dataset, training=False, device="cpu")
 
     def _forward_mc(self, dataset: WindowDataset) -> torch.Tensor:
-        """``n_samples`` dropout draws in one batched pass: each window is repeated."""
-        module = self.net_.module_
-        if dropout_rate(module) == 0:
+        """``n_samples`` dropout draws in one batched pass: each window is repeated.
+
+        The draws run on a private sampler of the fitted module (:func:`mc_dropout`: shared
+        weights, dropout masks from its own generator seeded by the engine's seed), never
+        on the module itself, which stays in evaluation mode, and never on the process RNG:
+        predictions repeat exactly and are safe to run from several threads at once.
+        """
+        net = self.net_
+        if dropout_rate(net.module_) == 0:
             raise ValueError(
-                f"uncertainty='mc_dropout' needs dropout, but {type(self).__name__}'s net has "
-                "none (dropout=0). Set dropout > 0 (e.g. 0.1) and refit, or use "
+                f"uncertainty='mc_dropout' samples the dropout modules of the net, but "
+                f"{type(self).__name__}'s net has none (dropout=0, or dropout only inside "
+                "fused layers such as nn.LSTM's between stacked layers, which stays off at "
+                "prediction time). Set dropout > 0 (e.g. 0.1) and refit, or use "
                 "uncertainty='head'."
             )
+        # The engine's own inference path (batches, inputs, autocast) on a per-call view
+        # of the engine whose module is the sampler; the fitted engine is not modified.
+        engine = object.__new__(type(net))
+        engine.__dict__.update(vars(net))
+        engine.__dict__["module_"] = mc_dropout(net.module_, seed=net.seed + 1)
         repeated = dataset.subset(torch.arange(len(dataset)).repeat(self.n_samples))
-        with mc_dropout(module, seed=self.net_.seed + 1):
-            params = self.net_.forward(repeated, training=False, device="cpu")
+        with torch.inference_mode():
+            params = engine.forward(repeated, training=False, device="cpu")
         return params.view(self.n_samples, len(dataset), *params.shape[1:])
 
     def _point(self, params: torch.Tensor) -> np.ndarray:

@@ -166,6 +166,17 @@ class _AnchoredHead(nn.Module):
             return params - self.spread.point(params).unsqueeze(-1) + loc
         return torch.cat([loc, params[..., 1:]], dim=-1)
 
+    @property
+    def levels(self) -> Tensor:
+        """The learned quantile levels ``[Q]`` (ascending) of ``output="quantile"``.
+
+        Those of the spread head, which the anchored quantiles keep. As with the shared
+        heads, only a quantile head has them: ``hasattr(head, "levels")`` is False otherwise.
+        """
+        if self.output != "quantile":
+            raise AttributeError("levels")
+        return self.spread.levels
+
     def point(self, params: Tensor) -> Tensor:
         """Point forecast ``[..., H, T]``: the location (the median for quantiles)."""
         return params[..., 0] if self.spread is None else self.spread.point(params)

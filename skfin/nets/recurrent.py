@@ -278,24 +278,41 @@ class ResidualLSTM(nn.Module):
 class LockedDropout(nn.Dropout):
     """Dropout with one mask per sequence, shared by all time steps (variational dropout).
 
-    Input ``[B, L, d]``: the mask is drawn as ``[B, 1, d]``, so a dropped unit stays dropped
-    along the whole window, as in Gal & Ghahramani (2016) and AWD-LSTM (Merity et al.,
-    2018). A subclass of :class:`torch.nn.Dropout`, so MC-dropout sampling finds it.
+    Input ``[B, L, d]``: the mask is drawn as ``[B, 1, d]`` (:meth:`mask_shape`), so a
+    dropped unit stays dropped along the whole window, as in Gal & Ghahramani (2016) and
+    AWD-LSTM (Merity et al., 2018). A subclass of :class:`torch.nn.Dropout`, so MC-dropout
+    sampling (:func:`skfin.engine.sampling.mc_dropout`) finds it and draws masks of the
+    same shape.
+
+    Parameters
+    ----------
+    p : float, default=0.5
+        Probability of dropping a unit for the whole sequence.
 
     Examples
     --------
     >>> import torch
+    >>> from skfin.datasets import load_sp500
+    >>> close = torch.tensor(load_sp500()["Close"].to_numpy()[-48:], dtype=torch.float32)
+    >>> x = (100 * close.log().diff()).view(1, 47, 1).expand(2, 47, 4)   # [B=2, L=47, d=4]
     >>> drop = LockedDropout(0.5).train()
-    >>> y = drop(torch.ones(2, 6, 4))
-    >>> bool((y == y[:, :1]).all())          # same mask at every step
+    >>> kept = drop(x) / x                   # 0 (dropped) or 2 = 1 / (1 - p) (kept)
+    >>> bool((kept == kept[:, :1]).all())    # same mask at every step
     True
+    >>> LockedDropout.mask_shape(x)
+    (2, 1, 4)
     """
+
+    @staticmethod
+    def mask_shape(x: Tensor) -> tuple[int, ...]:
+        """Shape of the mask for ``x: [B, L, ...]``: ``[B, 1, ...]``, one per sequence."""
+        return (x.shape[0], 1, *x.shape[2:])
 
     def forward(self, x: Tensor) -> Tensor:              # x: [B, L, d]
         if not self.training or self.p == 0:
             return x
-        mask = torch.empty_like(x[:, :1]).bernoulli_(1 - self.p) / (1 - self.p)
-        return x * mask
+        mask = x.new_empty(self.mask_shape(x)).bernoulli_(1 - self.p) / (1 - self.p)
+        return x * mask                                  # [B, 1, d] broadcast over L
 
 
 class BayesianLSTM(nn.Module):

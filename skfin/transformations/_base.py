@@ -30,7 +30,7 @@ import pandas as pd
 from sklearn import get_config
 from sklearn.base import BaseEstimator as _SklearnBaseEstimator
 from sklearn.base import TransformerMixin
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Options, StrOptions
 from sklearn.utils.validation import check_array, validate_data
 from sktime.transformations.base import BaseTransformer
 
@@ -456,17 +456,75 @@ def _check_same_index_kind(old, new, name):
         )
 
 
-def _check_windows(owner, name, value):
-    """Normalise a window parameter to a tuple of positive ints (``()`` disables it)."""
+def _is_int(value, low):
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= low
+
+
+class _Described(Options):
+    """A scikit-learn parameter constraint given by a predicate and its description.
+
+    ``validate_parameter_constraints`` only accepts constraint objects of scikit-learn's
+    own classes, hence the subclass of ``Options``; membership is redefined here. The
+    message then reads "The 'x' parameter of Est must be <description>. Got ... instead."
+    """
+
+    def __init__(self, predicate, description):
+        super().__init__(object, set())
+        self.predicate = predicate
+        self.description = description
+
+    def is_satisfied_by(self, val):
+        try:
+            return bool(self.predicate(val))
+        except (TypeError, ValueError):
+            return False
+
+    def __str__(self):
+        return self.description
+
+
+def _windows_constraint(low=1, why=None):
+    """Constraint of a window parameter: an int >= ``low``, a tuple of them, or None/().
+
+    ``why`` says what a shorter window would give, so that the error tells the user
+    why the minimum is what it is.
+    """
+    text = f"an int >= {low}, a tuple of ints >= {low}, or None/() to switch it off"
+    if why:
+        text += f"; shorter windows only give NaN ({why})"
+    return _Described(
+        lambda v: v is None or _is_int(v, low)
+        or (isinstance(v, (list, tuple)) and all(_is_int(k, low) for k in v)),
+        text,
+    )
+
+
+def _tuple_constraint(fields, description, check=None):
+    """Constraint of a tuple parameter (or None): ``fields`` is ``[(type, low), ...]``.
+
+    Integral fields must be ints >= ``low``; Real fields numbers > ``low``. ``check(*v)``
+    adds a relation between the fields (e.g. ``fast < slow``).
+    """
+
+    def ok(v):
+        if v is None:
+            return True
+        if not isinstance(v, (list, tuple)) or len(v) != len(fields):
+            return False
+        for value, (kind, low) in zip(v, fields):
+            if isinstance(value, bool) or not isinstance(value, kind):
+                return False
+            if not (value >= low if kind is Integral else value > low):
+                return False
+        return check is None or check(*v)
+
+    return _Described(ok, description)
+
+
+def _as_windows(value):
+    """A validated window parameter as a tuple of ints (``()`` when switched off)."""
     if value is None:
         return ()
-    if isinstance(value, Integral) and not isinstance(value, bool):
-        value = (value,)
-    if isinstance(value, (list, tuple)) and all(
-        isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in value
-    ):
-        return tuple(int(v) for v in value)
-    raise ValueError(
-        f"The {name!r} parameter of {type(owner).__name__} must be a positive int, a "
-        f"tuple of positive ints, or None/() to disable it. Got {value!r} instead."
-    )
+    if isinstance(value, Integral):
+        return (int(value),)
+    return tuple(int(v) for v in value)

@@ -22,7 +22,13 @@ import pandas as pd
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from skfin.transformations._base import _check_windows, _column_name, _SeriesTransformer
+from skfin.transformations._base import (
+    _as_windows,
+    _column_name,
+    _SeriesTransformer,
+    _tuple_constraint,
+    _windows_constraint,
+)
 
 __all__ = ["TechnicalIndicators"]
 
@@ -88,13 +94,27 @@ def _true_range(high, low, close):
 # ----------------------------------------------------------------------------- class
 _CLOSE, _HIGH, _LOW, _VOLUME = "close", "high", "low", "volume"
 
+#: Parameters holding one or several windows.
+_WINDOW_PARAMETERS = (
+    "return_windows",
+    "sma_windows",
+    "ema_windows",
+    "rsi_windows",
+    "atr_windows",
+    "volatility_windows",
+    "zscore_windows",
+    "roc_windows",
+)
+
 
 class TechnicalIndicators(_SeriesTransformer):
     """Causal technical indicators from OHLCV prices, with deterministic names.
 
     One row per input row; row ``t`` only uses data up to ``t``. Every window is a
     parameter; a window parameter accepts an int, a tuple of ints (one column per
-    window) or ``()``/``None`` to switch the indicator off.
+    window) or ``()``/``None`` to switch the indicator off. ``fit`` refuses windows
+    shorter than the indicator's true minimum (1, or 2 where one row can only give NaN:
+    ``volatility_windows``, ``zscore_windows`` and the ``bollinger`` window).
 
     Parameters
     ----------
@@ -117,15 +137,17 @@ class TechnicalIndicators(_SeriesTransformer):
         signal EMA (``macd_signal_f_s_g``) and the histogram (``macd_hist_f_s_g``).
     bollinger : tuple of (int, float) or None, default=(20, 2.0)
         ``(window, n_std)``: %b ``(close - lower) / (upper - lower)`` (``bb_pctb_n``)
-        and bandwidth ``100 * (upper - lower) / middle`` (``bb_width_n``).
+        and bandwidth ``100 * (upper - lower) / middle`` (``bb_width_n``); the bands are
+        ``middle +- n_std`` standard deviations (``ddof=0``), so ``window >= 2`` and
+        ``n_std > 0``.
     atr_windows : int or tuple of int, default=(14,)
         Wilder's average true range (``atr_n``).
     volatility_windows : int or tuple of int, default=(20,)
         Realized volatility: rolling standard deviation (``ddof=1``) of daily log
-        returns, not annualised (``volatility_n``).
+        returns, not annualised (``volatility_n``); windows >= 2.
     zscore_windows : int or tuple of int, default=(20,)
         Rolling z-score of close, ``(close - mean) / std`` with ``ddof=1``
-        (``zscore_n``).
+        (``zscore_n``); windows >= 2.
     roc_windows : int or tuple of int, default=(10,)
         Rate of change in percent, ``100 * (close_t / close_{t-n} - 1)`` (``roc_n``).
     stochastic : tuple of (int, int) or None, default=(14, 3)
@@ -205,6 +227,14 @@ class TechnicalIndicators(_SeriesTransformer):
     ...                          volume_change=False, fill="ffill", warmup="drop")
     >>> ti.fit_transform(load_wti()).shape
     (8562, 16)
+
+    A window that can only give NaN is refused at ``fit``:
+
+    >>> try:
+    ...     TechnicalIndicators(volatility_windows=1).fit(ohlcv)
+    ... except ValueError as error:
+    ...     print(error)
+    The 'volatility_windows' parameter ... must be an int >= 2, ... is NaN). Got 1 instead.
     """
 
     _parameter_constraints: dict = {
@@ -215,6 +245,40 @@ class TechnicalIndicators(_SeriesTransformer):
         "volume": [str, Interval(Integral, 0, None, closed="left"), None],
         "obv": ["boolean"],
         "volume_change": ["boolean"],
+        # Each window's true minimum: the shortest window that can give a number.
+        "return_windows": [_windows_constraint(1)],
+        "sma_windows": [_windows_constraint(1)],
+        "ema_windows": [_windows_constraint(1)],
+        "rsi_windows": [_windows_constraint(1)],
+        "atr_windows": [_windows_constraint(1)],
+        "volatility_windows": [
+            _windows_constraint(2, "the standard deviation, ddof=1, of one return is NaN")
+        ],
+        "zscore_windows": [
+            _windows_constraint(2, "the standard deviation, ddof=1, of one close is NaN")
+        ],
+        "roc_windows": [_windows_constraint(1)],
+        "macd": [
+            _tuple_constraint(
+                [(Integral, 1)] * 3,
+                "None or a tuple (fast, slow, signal) of ints with 1 <= fast < slow and "
+                "signal >= 1",
+                check=lambda fast, slow, signal: fast < slow,
+            )
+        ],
+        "bollinger": [
+            _tuple_constraint(
+                [(Integral, 2), (Real, 0)],
+                "None or a tuple (window, n_std) of an int window >= 2 and a number "
+                "n_std > 0; a window of 1 only gives NaN (the bands of one close collapse "
+                "onto it, so %b is 0/0)",
+            )
+        ],
+        "stochastic": [
+            _tuple_constraint(
+                [(Integral, 1), (Integral, 1)], "None or a tuple (window, smooth) of ints >= 1"
+            )
+        ],
     }
 
     def __init__(
@@ -263,20 +327,11 @@ class TechnicalIndicators(_SeriesTransformer):
 
     # ------------------------------------------------------------ parameter handling
     def _spec(self):
-        """Validated plan: ``[(name, kind, args, warm-up rows)]`` and fields needed."""
-        windows = {
-            key: _check_windows(self, key, getattr(self, key))
-            for key in (
-                "return_windows",
-                "sma_windows",
-                "ema_windows",
-                "rsi_windows",
-                "atr_windows",
-                "volatility_windows",
-                "zscore_windows",
-                "roc_windows",
-            )
-        }
+        """Plan ``[(name, kind, args, warm-up rows)]`` from the parameters.
+
+        The parameters are validated by ``_parameter_constraints`` in ``fit``.
+        """
+        windows = {key: _as_windows(getattr(self, key)) for key in _WINDOW_PARAMETERS}
         plan = []
         for k in windows["return_windows"]:
             plan += [(f"return_{k}", "return", (k,), k), (f"log_return_{k}", "log_return", (k,), k)]
@@ -284,14 +339,7 @@ class TechnicalIndicators(_SeriesTransformer):
         plan += [(f"ema_{n}", "ema", (n,), n - 1) for n in windows["ema_windows"]]
         plan += [(f"rsi_{n}", "rsi", (n,), n) for n in windows["rsi_windows"]]
         if self.macd is not None:
-            fast, slow, signal = self._check_tuple(
-                "macd", self.macd, (Integral, Integral, Integral)
-            )
-            if fast >= slow:
-                raise ValueError(
-                    f"The 'macd' parameter of TechnicalIndicators must be (fast, slow, "
-                    f"signal) with fast < slow. Got {self.macd!r} instead."
-                )
+            fast, slow, signal = (int(v) for v in self.macd)
             lag = slow - 1 + signal - 1
             plan += [
                 (f"macd_{fast}_{slow}", "macd", (fast, slow), slow - 1),
@@ -299,7 +347,7 @@ class TechnicalIndicators(_SeriesTransformer):
                 (f"macd_hist_{fast}_{slow}_{signal}", "macd_hist", (fast, slow, signal), lag),
             ]
         if self.bollinger is not None:
-            n, n_std = self._check_tuple("bollinger", self.bollinger, (Integral, Real))
+            n, n_std = int(self.bollinger[0]), self.bollinger[1]
             plan += [
                 (f"bb_pctb_{n}", "bb_pctb", (n, n_std), n - 1),
                 (f"bb_width_{n}", "bb_width", (n, n_std), n - 1),
@@ -309,7 +357,7 @@ class TechnicalIndicators(_SeriesTransformer):
         plan += [(f"zscore_{n}", "zscore", (n,), n - 1) for n in windows["zscore_windows"]]
         plan += [(f"roc_{n}", "roc", (n,), n) for n in windows["roc_windows"]]
         if self.stochastic is not None:
-            n, smooth = self._check_tuple("stochastic", self.stochastic, (Integral, Integral))
+            n, smooth = (int(v) for v in self.stochastic)
             plan += [
                 (f"stoch_k_{n}", "stoch_k", (n,), n - 1),
                 (f"stoch_d_{n}_{smooth}", "stoch_d", (n, smooth), n - 1 + smooth - 1),
@@ -331,19 +379,6 @@ class TechnicalIndicators(_SeriesTransformer):
                 "each window once."
             )
         return plan
-
-    def _check_tuple(self, name, value, types):
-        ok = isinstance(value, (tuple, list)) and len(value) == len(types)
-        ok = ok and all(
-            isinstance(v, t) and not isinstance(v, bool) and v > 0 for v, t in zip(value, types)
-        )
-        if not ok:
-            kinds = ", ".join("int" if t is Integral else "float" for t in types)
-            raise ValueError(
-                f"The {name!r} parameter of TechnicalIndicators must be None or a tuple of "
-                f"{len(types)} positive numbers ({kinds}). Got {value!r} instead."
-            )
-        return tuple(value)
 
     _NEEDS = {
         "return": (_CLOSE,),

@@ -1,14 +1,17 @@
 """Monte Carlo dropout (``uncertainty="mc_dropout"``) on both faces, on real S&P 500 data."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import torch
 from scipy.optimize import brentq
 from scipy.stats import norm
 
-from skfin.engine.sampling import mc_dropout, mixture_quantiles
+from skfin.engine.sampling import SampledDropout, dropout_rate, mc_dropout, mixture_quantiles
 from skfin.forecasting import BayesianLSTMForecaster
-from skfin.nets import BayesianLSTM
+from skfin.nets import BayesianLSTM, Transformer
 from skfin.regressors import BayesianLSTMRegressor, CNNLSTMRegressor, LSTMRegressor
 
 
@@ -112,10 +115,100 @@ def test_locked_dropout_masks_are_shared_over_time(sp500_returns):
     net = BayesianLSTM(1, 8, 1, 1, dropout=0.5)
     inputs = []
     net.layers[0].register_forward_hook(lambda mod, args, out: inputs.append(args[0]))
-    with mc_dropout(net, seed=3):
-        net(x)
+    with torch.no_grad():
+        mc_dropout(net, seed=3)(x)          # the sampler shares the layers' hooks
     kept = torch.where(x != 0, inputs[0] / x, torch.nan)[..., 0]    # 0 or 1 / (1 - p)
     for row in kept:                                                 # one mask per window
         seen = row[~row.isnan()]
         assert (seen == seen[0]).all()
     assert (kept == 0).any() and (kept == 2).any()
+
+
+# ------------------------------------------------------------------------ threads
+def test_concurrent_predictions_equal_the_sequential_ones(xy):
+    """Threads sharing one fitted model get exactly what they would get one at a time."""
+    model = _fit(LSTMRegressor, xy, uncertainty="mc_dropout")
+    X = xy[0][600:]
+    expected = {"point": model.predict(X),
+                "band": model.predict_interval(X, coverage=0.9).to_numpy()}
+
+    def work(k):
+        if k % 2:
+            return "band", model.predict_interval(X, coverage=0.9).to_numpy()
+        return "point", model.predict(X)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(work, range(24)))
+    for kind, got in results:
+        np.testing.assert_array_equal(got, expected[kind])
+
+
+def test_plain_forward_never_sees_dropout_switched_on(xy):
+    """MC-dropout predictions never switch the shared module's dropout on: a concurrent
+    deterministic forward of the same weights (what uncertainty='head' runs) is unchanged."""
+    model = _fit(LSTMRegressor, xy, uncertainty="mc_dropout")
+    X = xy[0][600:]
+    dataset = model._dataset(X.astype(np.float32))
+
+    def plain():
+        with torch.inference_mode():
+            return model.net_.forward(dataset, training=False)
+
+    expected = plain()
+    done = threading.Event()
+    switched_on = []
+
+    def watch():
+        while not done.is_set():
+            switched_on.append(any(m.training for m in model.net_.module_.modules()))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            draws = [pool.submit(model.predict_interval, X, 0.9) for _ in range(6)]
+            plains = [pool.submit(plain) for _ in range(12)]
+            for future in draws:
+                future.result()
+            outputs = [future.result() for future in plains]
+    finally:
+        done.set()
+        watcher.join()
+    assert switched_on and not any(switched_on)
+    for out in outputs:
+        assert torch.equal(out, expected)
+
+
+def test_reseeding_the_process_rng_changes_nothing(xy):
+    model = _fit(LSTMRegressor, xy, uncertainty="mc_dropout")
+    X = xy[0][600:]
+    torch.manual_seed(1)
+    first = model.predict(X)
+    torch.manual_seed(2)
+    np.testing.assert_array_equal(model.predict(X), first)
+
+
+# ------------------------------------------------------------------------ sampler
+def test_sampler_replaces_every_dropout_module_and_shares_the_weights(sp500_returns):
+    net = BayesianLSTM(1, 8, 1, 1, dropout=0.3).eval()
+    sampler = mc_dropout(net, seed=0)
+    assert not any(isinstance(m, torch.nn.Dropout) for m in sampler.modules())
+    assert sum(isinstance(m, SampledDropout) for m in sampler.modules()) == 2
+    assert all(a is b for a, b in zip(sampler.parameters(), net.parameters()))
+    assert dropout_rate(net) == 0.3
+
+
+def test_transformer_encoder_dropout_is_sampled(sp500_returns):
+    """torch's fused inference path skips an encoder layer's dropout modules; the sampler
+    runs the layers on the reference path, so the encoder's dropout is drawn too."""
+    x = torch.tensor(sp500_returns.to_numpy()[-256:], dtype=torch.float32).view(8, 32, 1)
+    net = Transformer(1, 32, 1, 1, d_model=16, n_heads=2, num_layers=2, dropout=0.3).eval()
+    sampler = mc_dropout(net, seed=0)
+    drops = [m for m in sampler.encoder.modules() if isinstance(m, SampledDropout)]
+    calls = []
+    for drop in drops:
+        drop.register_forward_hook(lambda mod, args, out: calls.append(mod))
+    with torch.no_grad():
+        sampler(x)
+    assert len(drops) == 4 and {id(m) for m in calls} == {id(m) for m in drops}
+    assert not any(m.training for m in net.modules())

@@ -240,3 +240,46 @@ def test_forecaster_explains_its_forecast():
         parts = f.net_.module_.explain(x)
     total = (parts["trend"] + parts["seasonality"])[0, :, 0].numpy() * f.scale_[0] + f.loc_[0]
     np.testing.assert_allclose(f.predict().to_numpy(), total, rtol=1e-5)
+
+
+# ----------------------------------------------------- quantile head x MC dropout
+MC_QUANTILE = dict(window=16, max_epochs=2, output="quantile", quantiles=(0.05, 0.5, 0.95),
+                   uncertainty="mc_dropout", dropout=0.1, n_samples=8, hidden_size=16,
+                   random_state=0)
+
+
+def _check_bands(bands):
+    """Finite, ordered [lower, upper] columns."""
+    lower, upper = bands.iloc[:, 0].to_numpy(), bands.iloc[:, 1].to_numpy()
+    assert np.isfinite(bands.to_numpy()).all() and (lower < upper).all()
+
+
+def test_anchored_head_exposes_the_learned_levels():
+    net = NBEATS(1, 8, 2, 1, output="quantile", quantiles=(0.9, 0.1, 0.5), hidden_size=4)
+    torch.testing.assert_close(net.head.levels, torch.tensor([0.1, 0.5, 0.9]))
+    assert not hasattr(NBEATS(1, 8, 2, 1, output="gaussian", hidden_size=4).head, "levels")
+
+
+def test_regressor_mc_dropout_with_quantile_head_gives_intervals(sp500_xy):
+    """The MC-dropout mixture of anchored quantiles stays inside the learned levels."""
+    from skfin.regressors import NBEATSRegressor
+
+    X, y = sp500_xy
+    X, y = X.iloc[-700:], y.iloc[-700:]
+    model = NBEATSRegressor(**MC_QUANTILE).fit(X.iloc[:600], y.iloc[:600])
+    bands = model.predict_interval(X.iloc[600:], coverage=0.9)
+    assert bands.shape == (100, 2)
+    _check_bands(bands)
+    point = model.predict(X.iloc[600:])
+    assert ((bands.iloc[:, 0] < point) & (point < bands.iloc[:, 1])).all()
+    with pytest.raises(ValueError, match="outside the learned range"):
+        model.predict_interval(X.iloc[600:], coverage=0.95)
+
+
+def test_forecaster_mc_dropout_with_quantile_head_gives_intervals(sp500_returns):
+    from skfin.forecasting import NBEATSForecaster
+
+    f = NBEATSForecaster(**MC_QUANTILE).fit(sp500_returns.iloc[-700:], fh=[1, 2, 3])
+    bands = f.predict_interval(coverage=0.9)
+    assert bands.shape == (3, 2)
+    _check_bands(bands)

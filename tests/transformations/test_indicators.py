@@ -337,6 +337,50 @@ def test_invalid_parameters(params, match):
         TechnicalIndicators(**params).fit(ohlcv())
 
 
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"volatility_windows": 1}, r"'volatility_windows' parameter of TechnicalIndicators must "
+         r"be an int >= 2, a tuple of ints >= 2, or None/\(\) .* one return is NaN\)\. Got 1"),
+        ({"volatility_windows": (1, 20)}, r"'volatility_windows' parameter.*>= 2"),
+        ({"zscore_windows": (20, 1)}, r"'zscore_windows' parameter.*>= 2.*one close is NaN"),
+        ({"bollinger": (1, 2.0)}, r"'bollinger' parameter.*window >= 2.*%b is 0/0"),
+        ({"bollinger": (20, 0.0)}, r"'bollinger' parameter.*n_std > 0"),
+        ({"macd": (12, 26, 0)}, r"'macd' parameter.*signal >= 1"),
+        ({"stochastic": (14, 0)}, r"'stochastic' parameter.*ints >= 1"),
+        ({"roc_windows": 0}, r"'roc_windows' parameter.*int >= 1"),
+    ],
+)
+def test_windows_shorter_than_their_minimum_are_refused_at_fit(params, match):
+    """A window that can only give NaN (or none at all) is refused, naming the parameter."""
+    with pytest.raises(ValueError, match=match):
+        TechnicalIndicators(**params).fit(ohlcv())
+
+
+@pytest.mark.parametrize(
+    ("params", "column"),
+    [
+        ({"volatility_windows": 2}, "volatility_2"),
+        ({"zscore_windows": 2}, "zscore_2"),
+        ({"bollinger": (2, 2.0)}, "bb_pctb_2"),
+        ({"sma_windows": 1}, "sma_1"),
+        ({"rsi_windows": 1}, "rsi_1"),
+        ({"atr_windows": 1}, "atr_1"),
+        ({"macd": (1, 2, 1)}, "macd_signal_1_2_1"),
+        ({"stochastic": (1, 1)}, "stoch_d_1_1"),
+    ],
+)
+def test_the_minimum_windows_give_numbers(params, column):
+    """Each window's minimum is its true one: at the minimum the indicator is defined."""
+    out = TechnicalIndicators(**params).fit_transform(ohlcv().iloc[-300:])
+    assert out[column].iloc[60:].notna().all()
+
+
+def test_every_parameter_has_a_constraint():
+    params = set(TechnicalIndicators().get_params())
+    assert params == set(TechnicalIndicators._parameter_constraints)
+
+
 # ------------------------------------------------------------------- pipelines
 def test_sklearn_pipeline_and_grid_search():
     d = ohlcv().iloc[-1200:]

@@ -3,7 +3,9 @@
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
 from sklearn.preprocessing import MinMaxScaler, PolynomialFeatures, RobustScaler, StandardScaler
 from sktime.forecasting.compose import ForecastingPipeline, TransformedTargetForecaster, YfromX
@@ -101,3 +103,55 @@ def test_returns_sktime_adaptor_with_a_clone():
 def test_non_invertible_or_class_is_refused(scaler, match):
     with pytest.raises(TypeError, match=match):
         series_scaler(scaler)
+
+
+# ------------------------------------------------------------ columns matched by name
+OHLCV = ["Open", "High", "Low", "Close", "Volume"]
+
+
+@pytest.mark.parametrize("scaler", [StandardScaler(), RobustScaler(), MinMaxScaler()], ids=repr)
+def test_reordered_columns_are_realigned_by_name(scaler):
+    """Each column is scaled with its own statistics, whatever the order at transform;
+    the output keeps the input's order, and inverse_transform undoes it by name too."""
+    ohlcv = load_sp500()
+    scale = series_scaler(scaler).fit(ohlcv[OHLCV].iloc[:3000])
+    new = ohlcv.iloc[3000:]
+    shuffled = ["Volume", "Close", "Open", "Low", "High"]
+    expected = scale.transform(new[OHLCV])
+    got = scale.transform(new[shuffled])
+    assert list(got.columns) == shuffled
+    pd.testing.assert_frame_equal(got, expected[shuffled])
+    # e.g. the volume column is scaled with the volume statistics, not the opening price's
+    fitted = clone(scaler).fit(ohlcv[["Volume"]].iloc[:3000].to_numpy())
+    np.testing.assert_allclose(got["Volume"], fitted.transform(new[["Volume"]].to_numpy())[:, 0])
+    back = scale.inverse_transform(got)
+    assert list(back.columns) == shuffled
+    pd.testing.assert_frame_equal(back, new[shuffled], check_exact=False, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("columns", "match"),
+    [
+        (["Open", "High", "Low", "Close"], r"missing \['Volume'\]"),
+        (["Open", "High", "Low", "Close", "Volume", "Adj Close"], r"unknown \['Adj Close'\]"),
+        (["Open", "High", "Low", "Adj Close", "Volume"],
+         r"missing \['Close'\]; unknown \['Adj Close'\]"),
+    ],
+)
+def test_missing_or_unknown_columns_are_refused(columns, match):
+    ohlcv = load_sp500()
+    ohlcv = ohlcv.assign(**{"Adj Close": ohlcv["Close"]})
+    scale = series_scaler().fit(ohlcv[OHLCV].iloc[:3000])
+    with pytest.raises(ValueError, match=match + r".*matched by name"):
+        scale.transform(ohlcv[columns].iloc[3000:])
+    with pytest.raises(ValueError, match=match):
+        scale.inverse_transform(ohlcv[columns].iloc[3000:])
+
+
+def test_unnamed_data_must_keep_the_fitted_width():
+    ohlcv = load_sp500()[OHLCV]
+    scale = series_scaler().fit(ohlcv.iloc[:3000])
+    np.testing.assert_allclose(scale.transform(ohlcv.iloc[3000:].to_numpy()),
+                               scale.transform(ohlcv.iloc[3000:]).to_numpy())
+    with pytest.raises(ValueError, match=r"has 4 column\(s\), but it was fitted on 5"):
+        scale.transform(ohlcv.iloc[3000:, :4].to_numpy())
