@@ -4,6 +4,13 @@ Every loss takes the net's output ``y_pred: [B, H, T, P]`` and the target
 ``y_true: [B, H, T]`` and returns a scalar mean over batch, horizon and targets. The engine
 picks the loss that matches the head (:func:`loss_for`); the finance losses are opt-in.
 
+Every loss also takes ``sample_weight: [B]`` (non-negative, one weight per window) and then
+returns the weighted mean ``sum_i w_i l_i / sum_i w_i``, where ``l_i`` is sample ``i``'s
+mean over horizon, targets (and quantiles). A zero weight removes the sample from the loss
+value and from the gradient exactly; equal weights give the unweighted mean; a batch whose
+weights are all zero has loss 0 (and no gradient). The engine reads the weights from the
+batch (see :class:`skfin.engine.data.WindowDataset`).
+
 The point losses wrap torch's own; pinball, the Gaussian/Student-t negative log-likelihoods
 (through :mod:`torch.distributions`) and the finance losses are written here because they
 must read the head's parameter axis.
@@ -20,6 +27,7 @@ from torch.nn import functional as F
 from skfin.nets.heads import DEFAULT_QUANTILES
 
 __all__ = [
+    "weighted_mean",
     "PointLoss",
     "PinballLoss",
     "GaussianNLLLoss",
@@ -32,6 +40,29 @@ __all__ = [
 
 #: Point losses accepted by the estimators' ``loss=`` parameter.
 POINT_LOSSES = ("mse", "mae", "huber")
+
+
+def weighted_mean(values: Tensor, sample_weight: Tensor | None = None) -> Tensor:
+    """Mean of ``values: [B, ...]``, each sample weighted by ``sample_weight: [B]``.
+
+    ``sum_i w_i mean(values[i]) / sum_i w_i``; the plain mean when ``sample_weight`` is None,
+    and 0 (with a zero gradient) when every weight is zero.
+
+    Examples
+    --------
+    >>> import torch
+    >>> values = torch.tensor([[1.0, 3.0], [10.0, 10.0]])        # two samples
+    >>> weighted_mean(values, torch.tensor([1.0, 0.0])).item()   # the second left out
+    2.0
+    >>> weighted_mean(values, torch.tensor([3.0, 1.0])).item()   # (3 * 2 + 10) / 4
+    4.0
+    """
+    if sample_weight is None:
+        return values.mean()
+    weight = sample_weight.to(values.dtype).reshape(-1, *([1] * (values.ndim - 1)))
+    total = weight.sum() * (values[0].numel() if len(values) else 1)
+    total = torch.where(total > 0, total, torch.ones_like(total))
+    return (values * weight).sum() / total
 
 
 class PointLoss(nn.Module):
@@ -48,6 +79,10 @@ class PointLoss(nn.Module):
     >>> import torch
     >>> PointLoss("mae")(torch.zeros(4, 1, 1, 1), torch.ones(4, 1, 1)).item()
     1.0
+    >>> y_true = torch.tensor([1.0, 1.0, 5.0, 5.0]).view(4, 1, 1)
+    >>> PointLoss("mae")(torch.zeros(4, 1, 1, 1), y_true,
+    ...                  sample_weight=torch.tensor([1.0, 1.0, 0.0, 0.0])).item()
+    1.0
     """
 
     def __init__(self, kind: str = "mse", delta: float = 1.0):
@@ -57,13 +92,17 @@ class PointLoss(nn.Module):
         self.kind = kind
         self.delta = delta
 
-    def forward(self, y_pred: Tensor, y_true: Tensor) -> Tensor:
+    def forward(self, y_pred: Tensor, y_true: Tensor,
+                sample_weight: Tensor | None = None) -> Tensor:
         pred = y_pred[..., 0]
+        reduction = "mean" if sample_weight is None else "none"
         if self.kind == "mse":
-            return F.mse_loss(pred, y_true)
-        if self.kind == "mae":
-            return F.l1_loss(pred, y_true)
-        return F.huber_loss(pred, y_true, delta=self.delta)
+            loss = F.mse_loss(pred, y_true, reduction=reduction)
+        elif self.kind == "mae":
+            loss = F.l1_loss(pred, y_true, reduction=reduction)
+        else:
+            loss = F.huber_loss(pred, y_true, delta=self.delta, reduction=reduction)
+        return loss if sample_weight is None else weighted_mean(loss, sample_weight)
 
 
 class PinballLoss(nn.Module):
@@ -86,9 +125,11 @@ class PinballLoss(nn.Module):
         super().__init__()
         self.register_buffer("levels", torch.tensor(sorted(quantiles), dtype=torch.float32))
 
-    def forward(self, y_pred: Tensor, y_true: Tensor) -> Tensor:
+    def forward(self, y_pred: Tensor, y_true: Tensor,
+                sample_weight: Tensor | None = None) -> Tensor:
         diff = y_true.unsqueeze(-1) - y_pred                  # [B, H, T, Q]
-        return torch.maximum(self.levels * diff, (self.levels - 1) * diff).mean()
+        loss = torch.maximum(self.levels * diff, (self.levels - 1) * diff)
+        return weighted_mean(loss, sample_weight)
 
 
 class GaussianNLLLoss(nn.Module):
@@ -102,9 +143,10 @@ class GaussianNLLLoss(nn.Module):
     0.918939
     """
 
-    def forward(self, y_pred: Tensor, y_true: Tensor) -> Tensor:
+    def forward(self, y_pred: Tensor, y_true: Tensor,
+                sample_weight: Tensor | None = None) -> Tensor:
         dist = torch.distributions.Normal(y_pred[..., 0], y_pred[..., 1], validate_args=False)
-        return -dist.log_prob(y_true).mean()
+        return weighted_mean(-dist.log_prob(y_true), sample_weight)         # [B, H, T]
 
 
 class StudentTNLLLoss(nn.Module):
@@ -120,10 +162,11 @@ class StudentTNLLLoss(nn.Module):
     True
     """
 
-    def forward(self, y_pred: Tensor, y_true: Tensor) -> Tensor:
+    def forward(self, y_pred: Tensor, y_true: Tensor,
+                sample_weight: Tensor | None = None) -> Tensor:
         dist = torch.distributions.StudentT(y_pred[..., 2], y_pred[..., 0], y_pred[..., 1],
                                             validate_args=False)
-        return -dist.log_prob(y_true).mean()
+        return weighted_mean(-dist.log_prob(y_true), sample_weight)         # [B, H, T]
 
 
 class DirectionalLoss(nn.Module):
@@ -147,10 +190,15 @@ class DirectionalLoss(nn.Module):
         self.sharpness = sharpness
         self.mse_weight = mse_weight
 
-    def forward(self, y_pred: Tensor, y_true: Tensor) -> Tensor:
+    def forward(self, y_pred: Tensor, y_true: Tensor,
+                sample_weight: Tensor | None = None) -> Tensor:
         pred = y_pred[..., 0]
-        agree = (torch.tanh(self.sharpness * pred) * torch.sign(y_true)).mean()
-        return (1.0 - agree) + self.mse_weight * F.mse_loss(pred, y_true)
+        if sample_weight is None:
+            agree = (torch.tanh(self.sharpness * pred) * torch.sign(y_true)).mean()
+            return (1.0 - agree) + self.mse_weight * F.mse_loss(pred, y_true)
+        agree = weighted_mean(torch.tanh(self.sharpness * pred) * torch.sign(y_true), sample_weight)
+        mse = weighted_mean(F.mse_loss(pred, y_true, reduction="none"), sample_weight)
+        return (1.0 - agree) + self.mse_weight * mse
 
 
 class SharpeLoss(nn.Module):
@@ -170,9 +218,14 @@ class SharpeLoss(nn.Module):
         super().__init__()
         self.eps = eps
 
-    def forward(self, y_pred: Tensor, y_true: Tensor) -> Tensor:
-        pnl = torch.tanh(y_pred[..., 0]) * y_true
-        return -pnl.mean() / (pnl.std(unbiased=False) + self.eps)
+    def forward(self, y_pred: Tensor, y_true: Tensor,
+                sample_weight: Tensor | None = None) -> Tensor:
+        pnl = torch.tanh(y_pred[..., 0]) * y_true                             # [B, H, T]
+        if sample_weight is None:
+            return -pnl.mean() / (pnl.std(unbiased=False) + self.eps)
+        mean = weighted_mean(pnl, sample_weight)                              # weighted moments
+        std = weighted_mean((pnl - mean) ** 2, sample_weight).sqrt()
+        return -mean / (std + self.eps)
 
 
 def loss_for(output: str, loss: str | None = None,

@@ -22,6 +22,11 @@ Three policies make the face a drop-in behind feature pipelines on market data:
   imputer. ``missing="raise"`` refuses any NaN instead. inf always raises.
 * **Aligned targets**: a pandas ``y`` longer than a pandas ``X`` (a pipeline step such as
   ``TechnicalIndicators(warmup="drop")`` removed rows) is taken at ``X``'s index.
+
+``fit(X, y, sample_weight=w)`` weighs the sample of each row (the window ending there and
+its target) in the training and validation losses; ``warm_start=True`` makes ``fit``
+continue the fitted net, and ``partial_fit`` trains one epoch at a time from the current
+weights. Both run in the shared engine (:mod:`skfin.engine`), for every architecture.
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import (
+    _check_sample_weight,
+    _check_y,
     check_array,
     check_consistent_length,
     check_is_fitted,
@@ -69,6 +77,14 @@ EXPECTED_FAILED_CHECKS = {
         "Rows are a time series: each prediction reads the window of rows before it, so "
         "reordering the rows changes the predictions by design."
     ),
+    "check_sample_weight_equivalence_on_dense_data": (
+        "The check compares weights with repeated rows (and shuffles the weighted rows), "
+        "but a row is a time step whose sample is the window of rows ending at it: "
+        "repeating or reordering rows changes the windows (the inputs) of the later "
+        "samples, not only how often a sample counts. What holds is that a zero weight "
+        "removes a sample (a window) from training exactly: test_regressors checks it on "
+        "pre-built windows, where a sample can be removed without changing the others."
+    ),
 }
 
 
@@ -92,6 +108,13 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
 
     def _expected_failed_checks(self) -> dict[str, str]:
         return dict(EXPECTED_FAILED_CHECKS)
+
+    def _check_hyperparams(self) -> None:
+        super()._check_hyperparams()
+        # The sklearn face's own parameter (the sktime face fine-tunes through update).
+        validate_parameter_constraints({"warm_start": ["boolean"]},
+                                       {"warm_start": self.warm_start},
+                                       caller_name=type(self).__name__)
 
     # -- inputs ----------------------------------------------------------------------
     def _validate_X(self, X, *, reset: bool) -> tuple[np.ndarray, pd.Index | None]:
@@ -163,12 +186,16 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         return getattr(self, "window_", self.window)
 
     def _dataset(self, X: np.ndarray, targets: np.ndarray | None = None,
-                 ends: np.ndarray | None = None) -> WindowDataset:
+                 ends: np.ndarray | None = None,
+                 weights: np.ndarray | None = None) -> WindowDataset:
         device = self.net_.device if hasattr(self, "net_") else resolve_device(self.device)
         features = torch.as_tensor(X, device=device)
         target = None if targets is None else torch.as_tensor(targets, device=device)
+        weight = None if weights is None else torch.as_tensor(weights, dtype=torch.float32,
+                                                              device=device)
         ends = torch.arange(len(X)) if ends is None else torch.as_tensor(ends, dtype=torch.long)
-        return WindowDataset(features, ends.to(device), self._window_length(X), target)
+        return WindowDataset(features, ends.to(device), self._window_length(X), target,
+                             weights=weight)
 
     def _align_y(self, X, y):
         """``y`` on ``X``'s rows when a pipeline step dropped leading rows of ``X``.
@@ -189,8 +216,11 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         return y
 
     # -- fit / predict ---------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the net on rows (or windows) ``X`` and targets ``y``.
+
+        With ``warm_start=True`` and a fitted net, training continues from its weights
+        (optimizer state and ``net_.history`` included) instead of a new initialisation.
 
         Parameters
         ----------
@@ -201,11 +231,81 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
             Target per row; several columns are several horizon steps. A pandas ``y``
             longer than a pandas ``X`` (a pipeline step dropped warm-up rows) is taken at
             ``X``'s index.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row's sample: the window that ends at that row and
+            its target (the same row of ``y``). The training and validation losses are the
+            weighted means over samples; a zero weight leaves the sample out of both, and
+            out of the residuals behind point-model intervals (its row still feeds the
+            windows of later rows). The weights of warm-up rows, which are not trained on,
+            are dropped. A pandas Series longer than a pandas ``X`` is taken at ``X``'s
+            index, like ``y``. None weighs every sample equally.
 
         Returns
         -------
         self
+
+        Examples
+        --------
+        Weigh the last ten years twice as much as the years before:
+
+        >>> from skfin.datasets import load_sp500
+        >>> from skfin.regressors import LSTMRegressor
+        >>> r = 100 * np.log(load_sp500()["Close"]).diff()
+        >>> X, y = r.iloc[1:-1].to_frame("r"), r.shift(-1).iloc[1:-1]
+        >>> weight = np.where(X.index >= X.index[-1] - pd.DateOffset(years=10), 2.0, 1.0)
+        >>> model = LSTMRegressor(window=20, hidden_size=8, max_epochs=2, random_state=0)
+        >>> model.fit(X, y, sample_weight=weight).predict(X.tail(3)).shape
+        (3,)
         """
+        continuing = self.warm_start and getattr(self, "net_", None) is not None
+        return self._fit(X, y, sample_weight, partial=False, continuing=continuing)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch on ``X, y`` from the current weights (incremental learning).
+
+        The first call (on an unfitted estimator) builds and initialises the net, as
+        ``fit`` does, and trains it for one epoch. Each later call trains one more epoch on
+        the rows it is given, from the current weights, without re-initialising anything;
+        the rows must have the fitted number of features (and feature names) and ``y`` the
+        fitted number of columns. Rows that continue the ones seen so far (tomorrow's
+        rows, a new month) read their windows' earlier rows from them, as in
+        :meth:`predict`. There is no validation tail, early stopping or learning-rate
+        schedule: each call is one epoch at ``lr``, so point-model intervals come from the
+        residuals on the rows of the last call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, window, n_features)
+            Rows in time order, or pre-built windows.
+        y : array-like of shape (n_samples,) or (n_samples, horizon)
+        sample_weight : array-like of shape (n_samples,), default=None
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        Train on ten years, then update once a year as the next year arrives:
+
+        >>> from skfin.datasets import load_sp500
+        >>> from skfin.regressors import GRURegressor
+        >>> r = 100 * np.log(load_sp500()["Close"]).diff()
+        >>> X, y = r.iloc[1:-1].to_frame("r"), r.shift(-1).iloc[1:-1]
+        >>> model = GRURegressor(window=20, hidden_size=8, random_state=0)
+        >>> first = X.index.year < 2015
+        >>> model = model.partial_fit(X[first], y[first])
+        >>> for year in (2015, 2016):
+        ...     model = model.partial_fit(X[X.index.year == year], y[X.index.year == year])
+        >>> len(model.net_.history)                        # three epochs in all
+        3
+        """
+        continuing = getattr(self, "net_", None) is not None
+        return self._fit(X, y, sample_weight, partial=True, continuing=continuing)
+
+    def _fit(self, X, y, sample_weight, *, partial: bool, continuing: bool):
+        """``fit`` (``partial=False``) or ``partial_fit``; ``continuing`` keeps the fitted net."""
         self._check_hyperparams()
         if y is None:
             raise ValueError(
@@ -213,6 +313,8 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
                 "target y is None."
             )
         y = self._align_y(X, y)
+        if isinstance(sample_weight, pd.Series):
+            sample_weight = self._align_y(X, sample_weight)
         y_names = ([y.name] if isinstance(y, pd.Series) else
                    list(y.columns) if isinstance(y, pd.DataFrame) else None)
         try:
@@ -222,25 +324,40 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         if y_float is not None:
             check_finite(y_float, "y", y_names, getattr(y, "index", None))
             check_float32_range(y_float, "y", y_names)
-        # y first: validating y alone resets the recorded feature names, X then sets them
-        y = validate_data(self, y=y, multi_output=True, y_numeric=True)
-        X_arr, index = self._validate_X(X, reset=True)
+        how = "partial_fit" if partial else "warm_start=True"
+        if continuing:
+            self._check_continues(X, how)
+            y = _check_y(y, multi_output=True, y_numeric=True, estimator=self)
+            X_arr, index = self._validate_X(X, reset=False)
+        else:
+            # y first: validating y alone resets the recorded feature names, X then sets them
+            y = validate_data(self, y=y, multi_output=True, y_numeric=True)
+            X_arr, index = self._validate_X(X, reset=True)
         check_consistent_length(X_arr, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X_arr, dtype=np.float64,
+                                                 ensure_non_negative=True)
+        targets = np.asarray(y, dtype=np.float32).reshape(len(y), -1)[:, :, None]  # [n, H, 1]
+        if continuing:
+            self._check_same_shape(X_arr, targets, how)
+        if partial and continuing:
+            return self._fit_more(X_arr, index, targets, sample_weight)
         X_arr = _ffill(X_arr)
         lead = _leading_missing(X_arr)
-        X_arr, y = X_arr[lead:], y[lead:]
+        X_arr, targets = X_arr[lead:], targets[lead:]
         if len(X_arr) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 samples to train; got n_samples = "
                 f"{len(X_arr)}" + (f" after the {lead} leading rows with missing values "
                                    "(warm-up) were left out." if lead else ".")
             )
+        weights = _sample_weights(sample_weight, lead, type(self).__name__)
         self._y_1d = y.ndim == 1
-        targets = np.asarray(y, dtype=np.float32).reshape(len(y), -1)[:, :, None]  # [n, H, 1]
         self.n_outputs_ = targets.shape[1]
         self.target_names_ = (y_names if y_names is not None and y_names[0] is not None
                               else list(range(self.n_outputs_)))
-        self.window_ = self._window_length(X_arr)
+        # set_params(window=...) takes effect here (continuing checked it is unchanged)
+        self.window_ = X_arr.shape[1] if X_arr.ndim == 3 else self.window
         self.n_warmup_ = lead
         # The rows seen in fit: predictions of rows that continue (or repeat) them read
         # their predecessors from here. The targets give the forecast of rows that have no
@@ -248,9 +365,128 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         self._fit_rows = X_arr if X_arr.ndim == 2 else None
         self._fit_index = None if index is None or X_arr.ndim == 3 else index[lead:]
         self._train_targets = targets[:, :, 0].astype(np.float64)
-        self._train(self._dataset(X_arr, targets), n_features=self.n_features_in_,
-                    window=self.window_, horizon=self.n_outputs_, n_targets=1)
+        dataset = self._dataset(X_arr, targets, weights=weights)
+        shape = dict(n_features=self.n_features_in_, window=self.window_,
+                     horizon=self.n_outputs_, n_targets=1)
+        if partial:
+            self._train_partial(dataset, 1, **shape)
+        else:
+            self._train(dataset, **shape)
         return self
+
+    def _fit_more(self, X_arr, index, targets, sample_weight):
+        """One more epoch on new rows, their windows completed from the rows seen so far."""
+        if X_arr.ndim == 3:
+            rows, ends, ready = X_arr, np.arange(len(X_arr)), np.ones(len(X_arr), bool)
+        else:
+            rows, ends, ready = self._rows_in_context(X_arr, index)
+        if not ready.any():
+            raise ValueError(
+                f"partial_fit got {len(X_arr)} rows of {type(self).__name__}, all before every "
+                "column of X has been observed (warm-up), so there is nothing to train on. "
+                "Pass later rows."
+            )
+        full = np.zeros((len(rows), *targets.shape[1:]), dtype=np.float32)
+        full[ends] = targets[ready]
+        weights = None
+        if sample_weight is not None:
+            kept = _sample_weights(sample_weight[ready], 0, type(self).__name__)
+            if kept is not None:
+                weights = np.zeros(len(rows), dtype=np.float32)
+                weights[ends] = kept
+        dataset = self._dataset(rows, full, ends=ends, weights=weights)
+        self._train_partial(dataset, 1, n_features=self.n_features_in_, window=self.window_,
+                            horizon=self.n_outputs_, n_targets=1)
+        if X_arr.ndim == 2:
+            self._remember(rows[ends], None if index is None else index[ready],
+                           targets[ready, :, 0].astype(np.float64))
+        return self
+
+    def _check_continues(self, X, how: str) -> None:
+        """Refuse X with another number of features than the fitted net reads."""
+        shape = np.shape(X)
+        if len(shape) >= 2 and shape[-1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {shape[-1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input: {how} continues the net fitted on "
+                f"{self.n_features_in_} features. Pass X with those {self.n_features_in_} "
+                "columns, or call fit with warm_start=False to train a new net."
+            )
+
+    def _check_same_shape(self, X_arr, targets, how: str) -> None:
+        """Refuse another horizon or window than the fitted net's."""
+        name = type(self).__name__
+        if targets.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {targets.shape[1]} column(s) (horizon steps), but {name} was fitted "
+                f"with {self.n_outputs_}: {how} continues that net. Pass y with "
+                f"{self.n_outputs_} column(s), or call fit with warm_start=False to train "
+                "a new net."
+            )
+        window = X_arr.shape[1] if X_arr.ndim == 3 else self.window
+        if window != self.window_:
+            raise ValueError(
+                f"{name} was fitted on windows of {self.window_} rows, but "
+                + (f"X holds windows of {window}" if X_arr.ndim == 3 else f"window={window}")
+                + f": {how} continues the fitted net, which cannot change its window. "
+                f"Use windows of {self.window_} rows, or call fit with warm_start=False to "
+                "train a new net."
+            )
+
+    def _rows_in_context(self, X_arr: np.ndarray, index):
+        """``[context | X]`` forward-filled, each ready row's window end, and which rows are ready.
+
+        A row of ``X`` reads its window from the fitted rows before it (see
+        :meth:`_context`); rows whose features are still missing (leading warm-up rows,
+        only possible without context) are not ready.
+        """
+        context = self._context(X_arr, index)
+        rows = _ffill(np.concatenate([context, X_arr]))
+        lead = _leading_missing(rows)                   # > 0 only without context
+        ready = np.arange(len(X_arr)) >= lead
+        ends = np.arange(len(context) + lead, len(rows)) - lead
+        return rows[lead:], ends, ready
+
+    def _find_in_history(self, X: np.ndarray) -> int | None:
+        """Position of ``X[0]`` among the fitted rows when ``X`` repeats them from there."""
+        history = self._fit_rows
+        same = np.flatnonzero((history == X[0]).all(axis=1))
+        n = min(len(X), len(history))
+        for start in same:
+            k = min(n, len(history) - start)
+            if np.array_equal(history[start:start + k], X[:k]):
+                return int(start)
+        return None
+
+    def _remember(self, rows: np.ndarray, index, targets: np.ndarray) -> None:
+        """Merge rows trained on by ``partial_fit`` into the rows kept for context.
+
+        By index label for pandas input (a label seen before is replaced), otherwise by
+        position: rows that repeat fitted ones replace them, rows that continue them are
+        appended.
+        """
+        if self._fit_rows is None:                      # fitted on pre-built windows
+            return
+        past = self._fit_index
+        if index is not None and past is not None:
+            keep = ~past.isin(index)
+            merged = past[keep].append(index)
+            try:
+                order = merged.argsort(kind="stable")
+            except TypeError:                           # incomparable labels: by position
+                order = None
+            if order is not None:
+                self._fit_rows = np.concatenate([self._fit_rows[keep], rows])[order]
+                self._train_targets = np.concatenate([self._train_targets[keep], targets])[order]
+                self._fit_index = merged[order]
+                return
+        start = None if np.isnan(rows[0]).any() else self._find_in_history(rows)
+        start = len(self._fit_rows) if start is None else start
+        stop = start + len(rows)
+        self._fit_rows = np.concatenate([self._fit_rows[:start], rows, self._fit_rows[stop:]])
+        self._train_targets = np.concatenate(
+            [self._train_targets[:start], targets, self._train_targets[stop:]])
+        self._fit_index = None
 
     def _context(self, X: np.ndarray, index) -> np.ndarray:
         """The ``window - 1`` fitted rows that precede ``X``'s first row in time.
@@ -273,12 +509,9 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
                 return history[max(0, stop - need):stop]
         if np.isnan(X[0]).any():
             return history[:0]
-        same = np.flatnonzero((history == X[0]).all(axis=1))
-        n = min(len(X), len(history))
-        for start in same:
-            k = min(n, len(history) - start)
-            if np.array_equal(history[start:start + k], X[:k]):
-                return history[max(0, start - need):start]
+        start = self._find_in_history(X)
+        if start is not None:
+            return history[max(0, start - need):start]
         return history[len(history) - need:]
 
     def _params(self, X) -> tuple[torch.Tensor | None, np.ndarray, pd.Index | None]:
@@ -293,14 +526,10 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         X_arr, index = self._validate_X(X, reset=False)
         if X_arr.ndim == 3:
             return self._forward(self._dataset(X_arr)), np.ones(len(X_arr), bool), index
-        context = self._context(X_arr, index)
-        rows = _ffill(np.concatenate([context, X_arr]))
-        lead = _leading_missing(rows)                   # > 0 only without context
-        ready = np.arange(len(X_arr)) >= lead
+        rows, ends, ready = self._rows_in_context(X_arr, index)
         if not ready.any():
             return None, ready, index
-        ends = np.arange(len(context) + lead, len(rows)) - lead
-        return self._forward(self._dataset(rows[lead:], ends=ends)), ready, index
+        return self._forward(self._dataset(rows, ends=ends)), ready, index
 
     def predict(self, X):
         """Point forecasts: the mean (distribution heads) or the median (quantile head).
@@ -386,6 +615,25 @@ def _ffill(X: np.ndarray) -> np.ndarray:
     return np.where(nan & (rows == 0) & nan[0], np.nan, filled).astype(X.dtype, copy=False)
 
 
+def _sample_weights(sample_weight: np.ndarray | None, lead: int, name: str) -> np.ndarray | None:
+    """The weights of the samples trained on (warm-up rows' dropped), or None when all equal.
+
+    Equal positive weights give exactly the unweighted loss (``sum c l / sum c = mean l``),
+    so they take the unweighted path: ``sample_weight=np.ones(n)`` fits like None, to the bit.
+    """
+    if sample_weight is None:
+        return None
+    kept = np.asarray(sample_weight[lead:], dtype=np.float32)
+    if not (kept > 0).any():
+        raise ValueError(
+            f"All sample weights of {name}'s training samples are zero"
+            + (f" once the {lead} leading rows with missing values (warm-up) are left out"
+               if lead else "")
+            + ", so there is nothing to train on. Give positive weight to some of them."
+        )
+    return None if (kept == kept[0]).all() else kept
+
+
 def _leading_missing(X: np.ndarray) -> int:
     """Rows before every column has been observed (after a forward fill)."""
     complete = ~np.isnan(X).any(axis=1)
@@ -443,7 +691,7 @@ class MLPRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill"):
+                 random_state=None, verbose=0, missing="ffill", warm_start=False):
         self._init(locals())
 
 
@@ -487,7 +735,8 @@ class LSTMRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
-                 mixed_precision=False, device="auto", random_state=None, verbose=0, missing="ffill"):
+                 mixed_precision=False, device="auto", random_state=None, verbose=0,
+                 missing="ffill", warm_start=False):
         self._init(locals())
 
 
@@ -525,7 +774,8 @@ class GRURegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
-                 mixed_precision=False, device="auto", random_state=None, verbose=0, missing="ffill"):
+                 mixed_precision=False, device="auto", random_state=None, verbose=0,
+                 missing="ffill", warm_start=False):
         self._init(locals())
 
 
@@ -573,7 +823,7 @@ class AttentionLSTMRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, missing="ffill"):
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
         self._init(locals())
 
 
@@ -612,7 +862,7 @@ class ResidualLSTMRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill"):
+                 random_state=None, verbose=0, missing="ffill", warm_start=False):
         self._init(locals())
 
 
@@ -665,7 +915,7 @@ class BayesianLSTMRegressor(NeuralRegressor):
                  uncertainty="mc_dropout", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=3e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill"):
+                 random_state=None, verbose=0, missing="ffill", warm_start=False):
         self._init(locals())
 
 
@@ -705,7 +955,7 @@ class CNNLSTMRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, missing="ffill"):
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
         self._init(locals())
 
 
@@ -753,7 +1003,7 @@ class TCNRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill"):
+                 random_state=None, verbose=0, missing="ffill", warm_start=False):
         self._init(locals())
 
 
@@ -798,7 +1048,7 @@ class WaveNetRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill"):
+                 random_state=None, verbose=0, missing="ffill", warm_start=False):
         self._init(locals())
 
 
@@ -843,7 +1093,7 @@ class TransformerRegressor(NeuralRegressor):
                  quantiles=None, uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill"):
+                 random_state=None, verbose=0, missing="ffill", warm_start=False):
         self._init(locals())
 
 
@@ -896,7 +1146,7 @@ class PatchTSTRegressor(NeuralRegressor):
                  n_samples=50, loss=None, max_epochs=100, batch_size=64, lr=1e-3,
                  weight_decay=1e-2, grad_clip=1.0, lr_schedule=None, valid_fraction=0.2,
                  patience=10, mixed_precision=False, device="auto", random_state=None,
-                 verbose=0, missing="ffill"):
+                 verbose=0, missing="ffill", warm_start=False):
         self._init(locals())
 
 
@@ -954,7 +1204,7 @@ class AutoformerRegressor(NeuralRegressor):
                  quantiles=None, uncertainty="head", n_samples=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill"):
+                 random_state=None, verbose=0, missing="ffill", warm_start=False):
         self._init(locals())
 
     def __sklearn_tags__(self):
@@ -1033,7 +1283,7 @@ class NBEATSRegressor(NeuralRegressor):
                  output="point", quantiles=None, uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, missing="ffill"):
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
         self._init(locals())
 
 
@@ -1082,7 +1332,7 @@ class MultiTaskRegressor(NeuralRegressor):
                  uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill"):
+                 random_state=None, verbose=0, missing="ffill", warm_start=False):
         self._init(locals())
 
 
@@ -1140,5 +1390,5 @@ class TFTRegressor(NeuralRegressor):
                  output="point", quantiles=None, uncertainty="head", n_samples=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, missing="ffill"):
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
         self._init(locals())

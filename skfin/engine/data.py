@@ -39,6 +39,12 @@ class WindowDataset(Dataset):
         (the rows of the targets). A sample is then ``({"x": x, "x_future": x_future}, y)``
         with ``x_future: [B, horizon, n_future]``, which skorch passes to the net as
         ``module(x=x, x_future=x_future)``. Needs ``target_offsets``.
+    weights : Tensor, default=None
+        ``[n_rows]`` non-negative sample weights, read at ``ends``: a window's weight is
+        the one of its last row (the row of its target when ``target_offsets`` is None).
+        A sample's inputs then carry ``"sample_weight": [B]`` next to ``"x"``;
+        :class:`~skfin.engine.SkfinNet` hands it to the loss (train and validation batches
+        alike), never to the net.
 
     Examples
     --------
@@ -64,11 +70,20 @@ class WindowDataset(Dataset):
     (['x', 'x_future'], (3, 5, 1))
     >>> bool((inputs["x_future"][0, :, 0] == dow[60:65, 0]).all())
     True
+
+    Sample weights, here halving the weight of every window that ends before 2010:
+
+    >>> w = torch.tensor(np.where(sp.index.year < 2010, 0.5, 1.0), dtype=torch.float32)
+    >>> ds = WindowDataset(close, torch.arange(59, 5026), window=60, targets=close,
+    ...                    target_offsets=torch.arange(1, 6), weights=w)
+    >>> inputs, y = ds[[0, 4000]]
+    >>> inputs["sample_weight"].tolist()
+    [0.5, 1.0]
     """
 
     def __init__(self, features: Tensor, ends: Tensor, window: int,
                  targets: Tensor | None = None, target_offsets: Tensor | None = None,
-                 future: Tensor | None = None):
+                 future: Tensor | None = None, weights: Tensor | None = None):
         if future is not None and target_offsets is None:
             raise ValueError(
                 "WindowDataset reads known-future covariates at ends + target_offsets; pass "
@@ -80,6 +95,7 @@ class WindowDataset(Dataset):
         self.targets = targets
         self.target_offsets = target_offsets
         self.future = future
+        self.weights = weights
         device = features.device
         self._back = torch.arange(window - 1, -1, -1, device=device)        # [W]: W-1 .. 0
 
@@ -97,6 +113,8 @@ class WindowDataset(Dataset):
             x = self.features[rows]                                          # [B, W, F]
         if self.future is not None:                                          # [B, H, K]
             x = {"x": x, "x_future": self.future[ends.unsqueeze(1) + self.target_offsets]}
+        if self.weights is not None:                                         # [B]
+            x = {**(x if isinstance(x, dict) else {"x": x}), "sample_weight": self.weights[ends]}
         if self.targets is None:
             return x, None
         if self.target_offsets is None:
@@ -107,7 +125,11 @@ class WindowDataset(Dataset):
         """Dataset of the samples at ``positions`` (sharing the same storage)."""
         positions = torch.as_tensor(positions, dtype=torch.long)
         return WindowDataset(self.features, self.ends[positions], self.window,
-                             self.targets, self.target_offsets, self.future)
+                             self.targets, self.target_offsets, self.future, self.weights)
+
+    def sample_weights(self) -> Tensor | None:
+        """The weight of each sample ``[n_samples]`` (None without weights)."""
+        return None if self.weights is None else self.weights[self.ends.to(self.weights.device)]
 
 
 class TimeOrderedSplit:

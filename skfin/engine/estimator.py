@@ -349,7 +349,14 @@ REGRESSOR_PARAMS_DOC = """\
     missing : {"ffill", "raise"}, default="ffill"
         NaN in ``X``: "ffill" carries each column's last observation forward; rows before
         every column is observed (an indicator's warm-up) are left out of training and
-        predicted by the training targets' mean and quantiles. "raise" refuses any NaN."""
+        predicted by the training targets' mean and quantiles. "raise" refuses any NaN.
+    warm_start : bool, default=False
+        When True, ``fit`` on a fitted estimator continues training the fitted net (its
+        weights, optimizer state and ``net_.history``) on the new data, for up to
+        ``max_epochs`` more epochs with early stopping as configured, instead of starting
+        from a new initialisation. The architecture, the window, the number of features
+        and of horizon steps must stay those of the fitted net. ``partial_fit`` always
+        continues (one epoch per call). The sktime face fine-tunes through ``update``."""
 
 REGRESSOR_ATTRIBUTES_DOC = """\
     net_ : skfin.engine.SkfinNet
@@ -478,6 +485,15 @@ def check_float32_range(values: np.ndarray, what: str, columns=None) -> None:
         )
 
 
+def _same(a, b) -> bool:
+    """Equality of two hyperparameter values (tuples, arrays, classes, None)."""
+    try:
+        return bool(np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+                    if isinstance(a, (list, tuple, np.ndarray)) else a == b)
+    except (TypeError, ValueError):
+        return a is b
+
+
 def check_output(values: np.ndarray, name: str) -> None:
     """A forecast is never silently NaN/inf."""
     if not np.isfinite(values).all():
@@ -597,23 +613,135 @@ class NeuralEstimatorMixin:
         """Fit a fresh engine on ``dataset``; set ``net_`` (and ``residuals_`` for point heads).
 
         ``module_args`` are further contract arguments of the net that the face reads from
-        the data (e.g. ``n_future`` for the TFT's known-future covariates).
+        the data (e.g. ``n_future`` for the TFT's known-future covariates). With a face's
+        ``warm_start=True`` and a fitted ``net_``, the new engine starts from its weights,
+        optimizer state and history (:meth:`_continue_from`) instead of a fresh
+        initialisation. Weights carried by ``dataset`` (``WindowDataset(weights=...)``)
+        weight the training and validation losses.
         """
         net = self._build_engine(n_samples=len(dataset), n_features=n_features, window=window,
                                  horizon=horizon, n_targets=n_targets, **module_args)
+        self._check_sample_weights(dataset, net.train_split)
+        previous = getattr(self, "net_", None) if getattr(self, "warm_start", False) else None
         try:
-            net.fit(dataset)
+            if previous is None:
+                net.fit(dataset)
+            else:
+                self._continue_from(previous, net)
+                net.partial_fit(dataset)       # skorch's warm start: no re-initialisation
         except TrainingDivergedError:
             self.net_ = net          # keep the restored best weights for inspection
             raise
         self.net_ = net
-        self.residuals_ = self._calibration_residuals(dataset) if self.output == "point" else None
+        self._calibrate(dataset)
+
+    def _train_partial(self, dataset: WindowDataset, epochs: int, *, n_features, window,
+                       horizon, n_targets, **module_args) -> None:
+        """``epochs`` epochs on all of ``dataset`` from the fitted weights (``partial_fit``).
+
+        Without a fitted ``net_``, a fresh engine is built and initialised first. Either way
+        :meth:`_finetune` runs the epochs: no validation tail, early stopping or schedule.
+        Point-model intervals then come from the residuals on ``dataset``.
+        """
+        if getattr(self, "net_", None) is None:
+            with warnings.catch_warnings():       # the validation tail is not used here
+                warnings.filterwarnings("ignore", message=r"Only \d+ samples: a validation tail")
+                net = self._build_engine(n_samples=len(dataset), n_features=n_features,
+                                         window=window, horizon=horizon, n_targets=n_targets,
+                                         **module_args)
+            with net._seeded():                   # seeded, and the global RNG left alone
+                net.initialize()
+            self.net_ = net
+        self._finetune(dataset, epochs)
+        self._calibrate(dataset)
+
+    def _calibrate(self, dataset: WindowDataset) -> None:
+        """Set ``residuals_`` (point heads): :meth:`_calibration_residuals`, zero weights left out.
+
+        A sample with zero weight is not trained or validated on, so it does not calibrate
+        the intervals either; the other residuals count once each.
+        """
+        if self.output != "point":
+            self.residuals_ = None
+            return
+        residuals = self._calibration_residuals(dataset)
+        weights = dataset.sample_weights()
+        if weights is not None:
+            weights = weights.cpu().numpy()
+            split = self.net_.train_split
+            if split is not None:                 # the validation tail was used
+                weights = weights[split.positions(len(dataset))[1]]
+            residuals = residuals[weights > 0]
+        self.residuals_ = residuals
+
+    def _continue_from(self, previous: SkfinNet, net: SkfinNet) -> None:
+        """Start ``net`` (built from the current hyperparameters) where ``previous`` stopped.
+
+        The weights, the optimizer's moments and the history carry over; the optimizer's
+        settings (``lr``, ``weight_decay``) and the callbacks are the new ones. The
+        architecture (every ``module__`` argument, the data's shape included) must match.
+        """
+        old, new = previous.get_params_for("module"), net.get_params_for("module")
+        changed = sorted(k for k in old.keys() | new.keys()
+                         if k not in old or k not in new or not _same(old[k], new[k]))
+        if changed or previous.module is not net.module:
+            detail = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed)
+            raise ValueError(
+                f"warm_start=True continues the fitted {type(self).__name__}'s net, but its "
+                f"architecture would change ({detail or 'another module'}). Restore those "
+                "parameters (and the data's number of features and horizon), or set "
+                "warm_start=False to fit a new net."
+            )
+        with net._seeded():                       # seeded, and the global RNG left alone
+            net.initialize()
+        net.module_.load_state_dict(previous.module_.state_dict())
+        settings = [{k: v for k, v in group.items() if k != "params"}
+                    for group in net.optimizer_.param_groups]
+        net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
+        for group, fresh in zip(net.optimizer_.param_groups, settings):
+            for key in [k for k in group if k != "params" and k not in fresh]:
+                del group[key]                    # e.g. a past schedule's initial_lr
+            group.update(fresh)
+        net.history = previous.history
+
+    def _check_sample_weights(self, dataset: WindowDataset, split) -> None:
+        """Refuse weights that leave the training part or the validation tail with nothing."""
+        weights = dataset.sample_weights()
+        if weights is None:
+            return
+        positive = (weights > 0).cpu().numpy()
+        train, valid = (split.positions(len(dataset)) if split is not None
+                        else (np.arange(len(dataset)), None))
+        if not positive[train].any():
+            raise ValueError(
+                f"All sample weights of the {len(train)} training samples of "
+                f"{type(self).__name__} are zero" + (
+                    " (the samples before the validation tail)" if valid is not None else "")
+                + ", so there is nothing to train on. Give positive weight to some of them"
+                + (", or lower valid_fraction." if valid is not None else ".")
+            )
+        if valid is not None and not positive[valid].any():
+            raise ValueError(
+                f"All sample weights of {type(self).__name__}'s validation tail (the last "
+                f"{len(valid)} samples) are zero, so early stopping would monitor nothing. "
+                "Give positive weight to some recent samples, or set valid_fraction=0."
+            )
+        auxiliary = getattr(self._net, "auxiliary_loss", None)
+        if auxiliary is not None and "sample_weight" not in inspect.signature(auxiliary).parameters:
+            warnings.warn(
+                f"{type(self).__name__}'s net adds an auxiliary loss that takes no sample "
+                "weights: sample_weight weights the main loss (and early stopping), while the "
+                "auxiliary terms stay unweighted.",
+                UserWarning, stacklevel=4,
+            )
 
     def _finetune(self, dataset: WindowDataset, epochs: int) -> None:
         """Continue training the fitted weights for ``epochs`` epochs on all of ``dataset``.
 
         No validation, early stopping or LR schedule: the learning rate is the base ``lr``.
+        Sample weights carried by ``dataset`` weight the loss, as in :meth:`_train`.
         """
+        self._check_sample_weights(dataset, None)
         net = self.net_
         net.train_split = None
         net.callbacks_ = [(name, cb) for name, cb in net.callbacks_

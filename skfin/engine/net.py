@@ -8,6 +8,9 @@ What it changes in skorch, and why:
   the caller's global RNG state is left untouched;
 * optional bf16 autocast on CUDA (``mixed_precision``), outputs returned in float32;
 * a module's ``auxiliary_loss(y_true)``, if it has one, is added on training batches;
+* per-sample weights carried by the batch (``"sample_weight"``, see
+  :class:`~skfin.engine.data.WindowDataset`) reach the criterion on training and
+  validation batches alike, and never the net;
 * quiet unless asked: skorch's epoch table only when ``verbose >= 2``.
 
 Early stopping, gradient clipping and LR schedules are skorch callbacks, configured by
@@ -17,6 +20,8 @@ Early stopping, gradient clipping and LR schedules are skorch callbacks, configu
 from __future__ import annotations
 
 import contextlib
+import inspect
+from collections.abc import Mapping
 
 import torch
 from skorch import NeuralNet
@@ -50,6 +55,13 @@ class SkfinNet(NeuralNet):
     batches (``training=True`` with the module in training mode), and only there. So
     ``train_loss`` includes the auxiliary terms, while ``valid_loss``, which early stopping
     monitors, is the criterion alone and stays comparable across nets.
+
+    **Sample weights.** When a batch's inputs hold ``"sample_weight": [B]``,
+    :meth:`infer` drops it before calling the module and :meth:`get_loss` passes it to the
+    criterion as ``criterion(y_pred, y_true, sample_weight=w)``, which reduces to the
+    weighted mean (see :mod:`skfin.losses`). Training and validation batches go through
+    the same :meth:`get_loss`, so ``train_loss`` and ``valid_loss`` are both weighted. An
+    ``auxiliary_loss`` that takes a ``sample_weight`` argument receives the weights too.
     """
 
     def __init__(self, module, criterion, *args, seed: int = 0, mixed_precision: bool = False,
@@ -92,11 +104,22 @@ class SkfinNet(NeuralNet):
         return [dataset[slice(start, start + size)] for start in range(0, n, size)]
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """The criterion, plus the module's ``auxiliary_loss(y_true)`` on training batches."""
-        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        """The criterion, plus the module's ``auxiliary_loss(y_true)`` on training batches.
+
+        Weighted by the batch's ``"sample_weight"`` when ``X`` carries one.
+        """
+        weight = X.get("sample_weight") if isinstance(X, Mapping) else None
+        if weight is None:
+            loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        else:
+            weight = to_tensor(weight, device=self.device)
+            loss = self.criterion_(y_pred, to_tensor(y_true, device=self.device),
+                                   sample_weight=weight)
         auxiliary = getattr(self.module_, "auxiliary_loss", None)
         if training and self.module_.training and auxiliary is not None:
-            loss = loss + auxiliary(to_tensor(y_true, device=self.device))
+            extra = {} if weight is None or not _takes_sample_weight(auxiliary) else {
+                "sample_weight": weight}
+            loss = loss + auxiliary(to_tensor(y_true, device=self.device), **extra)
         return loss
 
     def evaluation_step(self, batch, training=False):
@@ -108,8 +131,18 @@ class SkfinNet(NeuralNet):
             return self.infer(x)
 
     def infer(self, x, **fit_params):
+        if isinstance(x, Mapping) and "sample_weight" in x:                   # for the loss only
+            x = {k: v for k, v in x.items() if k != "sample_weight"}
+            x = x["x"] if list(x) == ["x"] else x
         if self.mixed_precision and str(self.device).startswith("cuda"):
             with torch.autocast("cuda", dtype=torch.bfloat16):
                 out = super().infer(x, **fit_params)
             return out.float()
         return super().infer(x, **fit_params)
+
+
+def _takes_sample_weight(function) -> bool:
+    try:
+        return "sample_weight" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False

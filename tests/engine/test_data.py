@@ -124,3 +124,49 @@ def test_engine_trains_and_predicts_on_dict_inputs():
     shifted = WindowDataset(ds.features, ds.ends, 20, ds.targets, ds.target_offsets,
                             ds.future.roll(1, dims=0))
     assert not torch.allclose(out, net.forward(shifted, training=False, device="cpu"))
+
+
+# -- sample weights ----------------------------------------------------------------------
+def _wti_weights():
+    """WTI prices and a weight per row: 0 before 2000, 1 after, 2 in 2008."""
+    from skfin.datasets import load_wti
+
+    years = load_wti().index.year
+    weights = np.where(years < 2000, 0.0, np.where(years == 2008, 2.0, 1.0))
+    return _wti(), torch.tensor(weights, dtype=torch.float32), years
+
+
+def test_weights_are_read_at_window_ends_and_travel_with_subsets_splits_and_future():
+    series, weights, years = _wti_weights()
+    _, calendar = _wti_calendar()
+    ds = WindowDataset(series, torch.arange(19, 8000), 20, series, torch.arange(1, 4),
+                       calendar, weights=weights)
+    inputs, _ = ds[[0, 5000]]
+    assert set(inputs) == {"x", "x_future", "sample_weight"}
+    torch.testing.assert_close(inputs["sample_weight"], weights[[19, 5019]])
+    torch.testing.assert_close(ds.sample_weights(), weights[19:8000])
+    train, valid = TimeOrderedSplit(0.2, gap=22)(ds)
+    for part in (train, valid, ds.subset(np.arange(10, 20))):
+        assert part.weights is weights
+        torch.testing.assert_close(part.sample_weights(), weights[part.ends])
+    plain, _ = WindowDataset(series, torch.arange(19, 30), 20, weights=weights)[[0]]
+    assert set(plain) == {"x", "sample_weight"}                # no future: x and weight
+    assert int(years[int(valid.ends[0])]) > 2000
+
+
+def test_engine_never_hands_the_weights_to_the_net():
+    """A net without a sample_weight argument trains and predicts on weighted batches."""
+    from skfin.engine import SkfinNet
+    from skfin.losses import loss_for
+    from skfin.nets import LSTM
+
+    series, weights, _ = _wti_weights()
+    scaled = (series - series.mean()) / series.std()
+    ds = WindowDataset(scaled, torch.arange(19, 8600), 20, scaled, torch.arange(1, 2),
+                       weights=weights)
+    net = SkfinNet(LSTM, loss_for("point"), module__n_features=1, module__window=20,
+                   module__horizon=1, module__n_targets=1, module__hidden_size=8,
+                   max_epochs=1, batch_size=256, train_split=None, device="cpu").fit(ds)
+    assert np.isfinite(net.history[-1, "train_loss"])
+    out = net.forward(ds, training=False, device="cpu")
+    assert out.shape == (len(ds), 1, 1, 1)

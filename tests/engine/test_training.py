@@ -59,9 +59,12 @@ def test_same_hyperparameter_names_on_both_faces(arch):
     reg = set(arch.regressor().get_params())
     fc = set(arch.forecaster().get_params())
     # missing: NaN policy of the sklearn face only (the forecaster refuses NaN in y).
+    # warm_start: sklearn's switch for fit to continue the fitted net; the sktime face
+    # trains incrementally through update (update_epochs), so it needs none.
+    assert reg - fc == {"missing", "warm_start"}
     # future_X: which columns of X are known ahead; sklearn rows are already aligned with
     # their targets, so a known-future value is simply a column of the row.
-    assert reg - fc == {"missing"} and fc - reg == {"update_epochs", "scale", "future_X"}
+    assert fc - reg == {"update_epochs", "scale", "future_X"}
 
 
 @pytest.mark.parametrize("cls", [LSTMRegressor, LSTMForecaster])
@@ -84,3 +87,32 @@ def test_forecaster_grid_search(sp500_returns):
     search.fit(y, fh=[1, 2])
     assert search.best_params_["hidden_size"] in (4, 8)
     assert np.isfinite(search.predict().to_numpy()).all()
+
+
+LOSSES = [("point", "mse"), ("point", "mae"), ("point", "huber"), ("point", "directional"),
+          ("point", "sharpe"), ("quantile", None), ("gaussian", None), ("student_t", None)]
+
+
+@pytest.mark.parametrize("output, loss", LOSSES, ids=lambda v: str(v))
+def test_zero_weight_samples_get_no_gradient_and_leave_the_loss(sp500_xy, output, loss):
+    """On a real batch, weight 0 is the same loss (and gradient) as leaving samples out."""
+    import torch
+
+    X, y = sp500_xy
+    X, y = X.iloc[-400:], y.iloc[-400:]
+    model = MLPRegressor(**FAST, max_epochs=1, output=output, loss=loss).fit(X, y)
+    weight = np.ones(len(y), dtype=np.float32)
+    weight[::3] = 0.0
+    data = model._dataset(X.to_numpy(np.float32), y.to_numpy(np.float32)[:, None, None],
+                          weights=weight)
+    x, target = data[torch.arange(len(data))]
+    assert set(x) == {"x", "sample_weight"}
+    net = model.net_
+    y_pred = net.infer(x).detach().requires_grad_(True)          # sample_weight not passed on
+    weighted = net.get_loss(y_pred, target, X=x)
+    weighted.backward()
+    kept = torch.as_tensor(weight > 0)
+    left_out = net.get_loss(y_pred[kept], target[kept])          # unweighted, fewer samples
+    torch.testing.assert_close(weighted, left_out, rtol=1e-5, atol=1e-7)
+    assert (y_pred.grad[~kept] == 0).all()
+    assert (y_pred.grad[kept].abs().sum(dim=(1, 2, 3)) > 0).float().mean() > 0.9
