@@ -76,6 +76,46 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"skfin: error: {message}\n")
 
 
+def _default_text(default) -> str:
+    """An option's default as typed on the command line: lists space-separated, flags off/on.
+
+    Examples
+    --------
+    >>> _default_text([0.8, 0.9, 0.95]), _default_text(False)
+    ('0.8 0.9 0.95', 'off')
+    >>> _default_text(Path("skfin-output"))
+    'skfin-output'
+    """
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    if isinstance(default, (list, tuple)):
+        return " ".join(map(str, default))
+    return str(default)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default exactly once, at the end of its help: ``(default: ...)``.
+
+    A help text that states its default itself (``default: ...``, when it depends on other
+    options) is left as written, and so is an option without a default (None). Defaults
+    read as typed on the command line (:func:`_default_text`), and lines never break
+    inside a word such as ``skfin-output``.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (not action.option_strings or action.default in (None, argparse.SUPPRESS)
+                or "default:" in text):
+            return text
+        return f"{text} (default: {_default_text(action.default).replace('%', '%%')})"
+
+    def _split_lines(self, text, width):
+        import textwrap
+
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.wrap(text, width, break_on_hyphens=False)
+
+
 # ---------------------------------------------------------------------------------------
 # argument types
 # ---------------------------------------------------------------------------------------
@@ -132,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Expanding-window walk-forward backtest of registered architectures and "
                     "classical baselines on real bundled data: prints a leaderboard and "
                     "writes CSV files and plots.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_HelpFormatter)
     # sub-parsers are built by the parent's class, so errors are one line there too
     d = _DEFAULTS
     bt.add_argument("--dataset", default=d["dataset"],
@@ -143,8 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="comma-separated registered architectures, 'all' or 'none'")
     bt.add_argument("--baselines", default=None,
                     help="comma-separated baselines (naive, naive_mean, ets, garch) or "
-                         "'none'; default: naive,naive_mean,ets for returns, naive,ets for "
-                         "close, naive,ets,garch for realized_vol")
+                         "'none' (default: naive,naive_mean,ets for returns; naive,ets for "
+                         "close; naive,ets,garch for realized_vol)")
     bt.add_argument("--horizon", type=_int_at_least(1), default=d["horizon"],
                     help="forecast steps 1..H from every cutoff")
     bt.add_argument("--folds", type=_int_at_least(1), default=d["folds"],

@@ -1,11 +1,15 @@
-"""Plots of a walk-forward backtest: forecast fans, scores per fold, calibration, strategy.
+"""Plots of forecasts and of a walk-forward backtest: fans, scores per fold, calibration, strategy.
 
-Every function takes a :class:`~skfin.model_selection.BacktestResult` and returns a
-:class:`matplotlib.figure.Figure`. Figures are built with matplotlib's object-oriented API
-(``Figure``, not ``pyplot``), so nothing here needs a display or changes the session's
-backend: saving renders with Agg. :func:`save_backtest_plots` writes them all as PNG.
+:func:`plot_forecast` draws one forecast (history, point forecast, interval fan) from what
+either face's ``predict`` and ``predict_interval`` return. The other functions take a
+:class:`~skfin.model_selection.BacktestResult`. All return a
+:class:`matplotlib.figure.Figure`, built with matplotlib's object-oriented API (``Figure``,
+not ``pyplot``), so nothing here needs a display or changes the session's backend: saving
+renders with Agg. :func:`save_backtest_plots` writes the backtest plots as PNG.
 
-Install matplotlib with ``pip install "skfin[plotting]"``.
+Install matplotlib with ``pip install "skfin[plotting]"``. (sktime's
+``sktime.utils.plotting.plot_series`` also draws skfin's forecasts, trading-day index
+included, but needs seaborn, which the extra does not install.)
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pandas as pd
 
 from skfin.model_selection._backtest import BacktestResult, coverage_label
 
-__all__ = ["plot_forecast_fans", "plot_fold_metric", "plot_coverage",
+__all__ = ["plot_forecast", "plot_forecast_fans", "plot_fold_metric", "plot_coverage",
            "plot_strategy_returns", "save_backtest_plots"]
 
 
@@ -28,6 +32,149 @@ def _figure(**kwargs):
         raise ImportError('skfin.plotting needs matplotlib: pip install "skfin[plotting]"'
                           ) from exc
     return Figure(**kwargs)
+
+
+def _x(index: pd.Index) -> np.ndarray:
+    """x values of an index: timestamps for periods, the labels otherwise."""
+    return np.asarray(index.to_timestamp() if isinstance(index, pd.PeriodIndex) else index)
+
+
+def _is_time(index: pd.Index) -> bool:
+    return isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex))
+
+
+def _series(values, target, what: str) -> pd.Series:
+    """One series out of a Series or a DataFrame (its ``target`` column, or its only one)."""
+    if isinstance(values, pd.Series):
+        return values
+    if isinstance(values, pd.DataFrame):
+        if target is None and values.shape[1] == 1:
+            return values.iloc[:, 0]
+        if target in values.columns:
+            return values[target]
+        raise ValueError(
+            f"{what} has columns {list(values.columns)}; pass target= to choose the one "
+            "to plot."
+        )
+    raise TypeError(f"{what} must be a pandas Series or DataFrame; got {type(values).__name__}.")
+
+
+def _intervals(pred_interval: pd.DataFrame, target) -> tuple[object, dict]:
+    """The variable to plot and ``{coverage: (lower, upper)}`` from sktime's interval format."""
+    columns = getattr(pred_interval, "columns", None)
+    if (not isinstance(pred_interval, pd.DataFrame) or columns.nlevels != 3
+            or not set(columns.get_level_values(2)) <= {"lower", "upper"}):
+        raise ValueError(
+            "pred_interval must be a DataFrame in sktime's interval format, with columns "
+            "(variable, coverage, 'lower' | 'upper'), as predict_interval returns; got "
+            f"columns {list(columns) if columns is not None else type(pred_interval).__name__}."
+        )
+    variables = list(dict.fromkeys(columns.get_level_values(0)))
+    if target is None:
+        if len(variables) > 1:
+            raise ValueError(f"pred_interval holds the variables {variables}; pass target= to "
+                             "choose the one to plot.")
+        target = variables[0]
+    elif target not in variables:
+        raise ValueError(f"target={target!r} is not in pred_interval's variables {variables}.")
+    part = pred_interval[target]
+    bands = {float(c): (part[(c, "lower")].to_numpy(float), part[(c, "upper")].to_numpy(float))
+             for c in dict.fromkeys(part.columns.get_level_values(0))}
+    return target, bands
+
+
+def plot_forecast(y, y_pred=None, pred_interval=None, *, y_true=None, history=250,
+                  target=None, ax=None, title=None, ylabel=None):
+    """The observed series, the point forecast and its interval fan on one axes.
+
+    Takes what both faces return: ``predict`` (a Series, or a DataFrame with one column
+    per target) and ``predict_interval`` (sktime's column format
+    ``(variable, coverage, "lower" | "upper")``, one band per coverage, the widest
+    palest). Any pandas index works, a trading-day ``DatetimeIndex`` with its
+    ``CustomBusinessDay`` frequency (as :mod:`skfin.datasets` load it) included; a
+    ``PeriodIndex`` is drawn at its periods' start. Only matplotlib is needed.
+
+    Parameters
+    ----------
+    y : pandas.Series or DataFrame
+        The observed series (the history before the forecasts).
+    y_pred : pandas.Series or DataFrame or None, default=None
+        Point forecasts.
+    pred_interval : pandas.DataFrame or None, default=None
+        Prediction intervals from ``predict_interval`` (any number of coverages).
+    y_true : pandas.Series or DataFrame or None, default=None
+        The realised values over the forecast steps, drawn as dots.
+    history : int or None, default=250
+        Last observations of ``y`` shown; None shows all.
+    target : str or None, default=None
+        The variable to plot when ``y``, ``y_pred`` or ``pred_interval`` hold several.
+    ax : matplotlib.axes.Axes or None, default=None
+        Axes to draw on; None makes a new figure.
+    title, ylabel : str or None, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure of the axes: one line for ``y``, one for ``y_pred`` and one for
+        ``y_true`` (those given), one filled band per coverage.
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import LSTMForecaster
+    >>> from skfin.plotting import plot_forecast
+    >>> close = load_sp500()["Close"].iloc[-800:]          # trading-day freq attached
+    >>> f = LSTMForecaster(window=20, hidden_size=8, max_epochs=2, random_state=0)
+    >>> f = f.fit(close, fh=[1, 2, 3, 4, 5])
+    >>> fig = plot_forecast(close, f.predict(), f.predict_interval(coverage=[0.8, 0.95]),
+    ...                     history=60)
+    >>> ax = fig.axes[0]
+    >>> len(ax.lines), len(ax.collections)                # history, forecast; two bands
+    (2, 2)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['observed', '95% interval', '80% interval', 'forecast']
+    """
+    if history is not None and (not isinstance(history, (int, np.integer)) or history < 1):
+        raise ValueError(f"history must be a positive int or None; got {history!r}.")
+    if ax is None:
+        fig = _figure(figsize=(9, 3.6), layout="constrained")
+        ax = fig.subplots()
+    else:
+        fig = ax.figure
+    variable, bands = (target, {}) if pred_interval is None else _intervals(pred_interval,
+                                                                             target)
+    observed = _series(y, variable, "y")
+    shown = observed if history is None else observed.iloc[-history:]
+    parts = {"y_pred": y_pred, "y_true": y_true, "pred_interval": pred_interval}
+    for what, part in parts.items():
+        if part is not None and _is_time(part.index) != _is_time(observed.index):
+            raise ValueError(
+                f"y is indexed by {type(observed.index).__name__} but {what} by "
+                f"{type(part.index).__name__}; pass both with time stamps (or both with "
+                "integer positions)."
+            )
+    ax.plot(_x(shown.index), shown.to_numpy(float), color="black", lw=1.0, label="observed")
+    if bands:
+        x = _x(pred_interval.index)
+        for i, coverage in enumerate(sorted(bands, reverse=True)):
+            lower, upper = bands[coverage]
+            ax.fill_between(x, lower, upper, color="tab:blue", alpha=min(0.15 + 0.15 * i, 0.6),
+                            lw=0, label=f"{coverage_label(coverage)}% interval")
+    if y_pred is not None:
+        pred = _series(y_pred, variable, "y_pred")
+        ax.plot(_x(pred.index), pred.to_numpy(float), color="tab:blue", lw=1.6, marker=".",
+                label="forecast")
+    if y_true is not None:
+        truth = _series(y_true, variable, "y_true")
+        ax.plot(_x(truth.index), truth.to_numpy(float), "o", color="black", ms=3.5,
+                label="realised")
+    if title:
+        ax.set_title(title)
+    if ylabel or observed.name is not None:
+        ax.set_ylabel(ylabel or str(observed.name))
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
 
 
 def _times(result: BacktestResult, positions, dates) -> np.ndarray:

@@ -1,5 +1,6 @@
 """``skfin backtest`` end to end on tiny settings, its errors, and the entry point."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -133,3 +134,65 @@ def test_version_names_skfin_and_its_stack(capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith(f"skfin {skfin.__version__} | torch ") and "sktime" in out
+
+
+def _backtest_options():
+    """The backtest sub-parser's options: ``{"--last": action, ...}``."""
+    from skfin.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices["backtest"]
+    return {a.option_strings[-1]: a for a in sub._actions if a.dest != "help"}
+
+
+def _help_blocks(text: str) -> dict[str, str]:
+    """Each option's block of ``--help`` text, from its line to the next option's."""
+    blocks, current = {}, None
+    for line in text.splitlines():
+        match = re.match(r"  (-\w, )?(--[\w-]+)", line)
+        if match:
+            current = match.group(2)
+            blocks[current] = ""
+        if current:
+            blocks[current] += " " + line.strip()
+    return {k: re.sub(r"\s+", " ", v) for k, v in blocks.items()}
+
+
+def test_help_prints_every_default_exactly_once(capsys):
+    from skfin.cli import _default_text
+
+    with pytest.raises(SystemExit) as done:
+        main(["backtest", "--help"])
+    assert done.value.code == 0
+    blocks = _help_blocks(capsys.readouterr().out)
+    options = _backtest_options()
+    assert set(options) <= set(blocks)
+    for name, action in options.items():
+        assert blocks[name].count("default:") == 1, blocks[name]
+        if action.default is not None:
+            assert f"(default: {_default_text(action.default)})" in blocks[name], blocks[name]
+    assert "(default: the horizon)" in blocks["--step"]
+    assert "(default: 0.8 0.9 0.95)" in blocks["--coverage"]       # as typed, not a list
+    assert "(default: skfin-output)" in blocks["--output"]         # not split at the hyphen
+    assert "(default: off)" in blocks["--quiet"]
+
+
+def test_user_guide_lists_every_option_with_its_default():
+    from skfin.cli import _default_text
+
+    options = _backtest_options()
+    guide = (ROOT / "docs" / "user_guide.md").read_text(encoding="utf-8")
+    documented = {}
+    for row in re.findall(r"^\| (`--[^|]+) \| ([^|]+) \|", guide, flags=re.MULTILINE):
+        names = re.findall(r"`(--[\w-]+)`", row[0])
+        defaults = [d.strip().strip("`") for d in row[1].split(", ")]
+        if len(defaults) == 1 and len(names) > 1:
+            defaults *= len(names)
+        assert len(defaults) == len(names), row
+        documented.update(zip(names, defaults))
+    assert set(documented) == set(options) - {"--version"}
+    # Defaults that depend on other options: the guide names the rule, --help spells it.
+    assert documented.pop("--baselines") == "per target"
+    assert documented.pop("--step") == "horizon"
+    for name, default in documented.items():
+        assert default == _default_text(options[name].default), name
