@@ -39,6 +39,11 @@ def _check_input(data, what: str) -> None:
     """Name the first NaN, unsorted or duplicated time stamp before sktime converts ``data``."""
     if not isinstance(data, (pd.Series, pd.DataFrame)):
         return
+    if len(data) == 0:
+        raise ValueError(
+            f"{what} is empty (0 rows): there are no observations to learn from. Pass at "
+            "least window + max(fh) rows."
+        )
     index = data.index
     if index.has_duplicates:
         first = index[index.duplicated()][0]
@@ -54,6 +59,13 @@ def _check_input(data, what: str) -> None:
         )
     frame = data.to_frame() if isinstance(data, pd.Series) else data
     numeric = frame.select_dtypes("number")
+    other = [c for c in frame.columns if c not in numeric.columns]
+    if other:
+        raise TypeError(
+            f"{what} must be numeric; column {other[0]!r} has dtype {frame[other[0]].dtype} "
+            f"(text or categorical values are not supported). Convert it first, e.g. "
+            f"pd.to_numeric({what}[...], errors='raise'), or encode categories as numbers."
+        )
     check_finite(numeric.to_numpy(np.float64), what, list(numeric.columns), index)
 
 
@@ -433,7 +445,7 @@ class LSTMForecaster(NeuralForecaster):
     >>> import numpy as np
     >>> from skfin.datasets import load_sp500
     >>> from skfin.forecasting import LSTMForecaster
-    >>> close = load_sp500()["Close"].reset_index(drop=True)   # count in trading days
+    >>> close = load_sp500()["Close"]                        # dates as loaded: trading days
     >>> r = 100 * np.log(close).diff().dropna().iloc[-1500:]
     >>> f = LSTMForecaster(window=20, hidden_size=16, max_epochs=2, output="quantile",
     ...                    random_state=0).fit(r, fh=[1, 2, 3, 4, 5])
@@ -470,10 +482,10 @@ class GRUForecaster(NeuralForecaster):
     --------
     >>> from skfin.datasets import load_vix
     >>> from skfin.forecasting import GRUForecaster
-    >>> vix = load_vix().ffill().reset_index(drop=True)
+    >>> vix = load_vix().ffill()                               # business days, as loaded
     >>> f = GRUForecaster(window=20, max_epochs=2, random_state=0).fit(vix, fh=[1, 5, 10])
-    >>> f.predict().index.tolist()
-    [1305, 1309, 1314]
+    >>> [str(day.date()) for day in f.predict().index]
+    ['2019-01-04', '2019-01-10', '2019-01-17']
     """
 
     _net = nets.GRU
@@ -543,7 +555,7 @@ class ResidualLSTMForecaster(NeuralForecaster):
     >>> import numpy as np
     >>> from skfin.datasets import load_sp500
     >>> from skfin.forecasting import ResidualLSTMForecaster
-    >>> close = load_sp500()["Close"].reset_index(drop=True)   # count in trading days
+    >>> close = load_sp500()["Close"]                        # dates as loaded: trading days
     >>> r = 100 * np.log(close).diff().dropna().iloc[-1500:]
     >>> f = ResidualLSTMForecaster(window=20, max_epochs=2, output="student_t",
     ...                            random_state=0).fit(r, fh=[1, 2, 3])
@@ -590,7 +602,7 @@ class BayesianLSTMForecaster(NeuralForecaster):
     >>> import numpy as np
     >>> from skfin.datasets import load_sp500
     >>> from skfin.forecasting import BayesianLSTMForecaster
-    >>> close = load_sp500()["Close"].reset_index(drop=True)   # count in trading days
+    >>> close = load_sp500()["Close"]                        # dates as loaded: trading days
     >>> r = 100 * np.log(close).diff().dropna().iloc[-1500:]
     >>> f = BayesianLSTMForecaster(window=20, max_epochs=2, n_samples=20,
     ...                            random_state=0).fit(r, fh=[1, 2, 3])
@@ -627,7 +639,7 @@ class CNNLSTMForecaster(NeuralForecaster):
     --------
     >>> from skfin.datasets import load_vix
     >>> from skfin.forecasting import CNNLSTMForecaster
-    >>> vix = load_vix().ffill().reset_index(drop=True)
+    >>> vix = load_vix().ffill()
     >>> f = CNNLSTMForecaster(window=30, max_epochs=2, random_state=0).fit(vix, fh=[1, 2, 3, 4, 5])
     >>> f.predict().shape
     (5,)
@@ -664,7 +676,7 @@ class TCNForecaster(NeuralForecaster):
     >>> import numpy as np
     >>> from skfin.datasets import load_sp500
     >>> from skfin.forecasting import TCNForecaster
-    >>> close = load_sp500()["Close"].reset_index(drop=True)   # count in trading days
+    >>> close = load_sp500()["Close"]                        # dates as loaded: trading days
     >>> r = 100 * np.log(close).diff().dropna().iloc[-1500:]
     >>> f = TCNForecaster(window=60, max_epochs=2, output="quantile",
     ...                   random_state=0).fit(r, fh=[1, 2, 3, 4, 5])
@@ -765,7 +777,7 @@ class TransformerForecaster(NeuralForecaster):
     >>> import numpy as np
     >>> from skfin.datasets import load_sp500
     >>> from skfin.forecasting import TransformerForecaster
-    >>> close = load_sp500()["Close"].reset_index(drop=True)   # count in trading days
+    >>> close = load_sp500()["Close"]                        # dates as loaded: trading days
     >>> r = 100 * np.log(close).diff().dropna().iloc[-1500:]
     >>> f = TransformerForecaster(window=20, max_epochs=2, output="student_t",
     ...                           random_state=0).fit(r, fh=[1, 2, 3, 4, 5])
@@ -995,7 +1007,7 @@ class MultiTaskForecaster(NeuralForecaster):
     >>> from skfin.datasets import load_nasdaq, load_sp500
     >>> from skfin.forecasting import MultiTaskForecaster
     >>> close = pd.DataFrame({"sp500": load_sp500()["Close"], "nasdaq": load_nasdaq()["Close"]})
-    >>> r = (100 * np.log(close).diff()).dropna().reset_index(drop=True).iloc[-1000:]
+    >>> r = (100 * np.log(close).diff()).dropna().iloc[-1000:]    # common trading days
     >>> f = MultiTaskForecaster(window=20, hidden_size=16, max_epochs=2,
     ...                         random_state=0).fit(r, fh=[1, 2, 3])
     >>> f.predict().shape                                   # 3 steps, 2 assets
@@ -1050,12 +1062,12 @@ class TFTForecaster(NeuralForecaster):
     >>> from skfin.forecasting import TFTForecaster
     >>> close = load_sp500()["Close"].iloc[-1001:]
     >>> days = close.index[1:]                                 # the real trading dates
-    >>> r = (100 * np.log(close).diff()).iloc[1:].reset_index(drop=True)
-    >>> X = pd.DataFrame({"dow": days.dayofweek, "month": days.month}, dtype=float)
+    >>> r = (100 * np.log(close).diff()).iloc[1:]
+    >>> X = pd.DataFrame({"dow": days.dayofweek, "month": days.month}, index=days, dtype=float)
     >>> f = TFTForecaster(window=20, max_epochs=2, output="quantile", random_state=0)
     >>> f = f.fit(r.iloc[:-5], X=X.iloc[:-5], fh=[1, 2, 3, 4, 5])
-    >>> f.predict(X=X.iloc[-5:]).index.tolist()                # calendar of the next 5 days
-    [995, 996, 997, 998, 999]
+    >>> [str(day.date()) for day in f.predict(X=X.iloc[-5:]).index]   # the next 5 days
+    ['2018-12-24', '2018-12-26', '2018-12-27', '2018-12-28', '2018-12-31']
     >>> f.predict_interval(X=X.iloc[-5:], coverage=0.8).shape
     (5, 2)
     """

@@ -174,6 +174,15 @@ class _SeriesTransformer(TransformerMixin, BaseTransformer, _SklearnBaseEstimato
                     f"column(s) {categorical}; categorical data is not supported. Encode "
                     "them as numbers or drop them."
                 )
+            text = [c for c, dtype in frame.dtypes.items()
+                    if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))]
+            if text:
+                raise TypeError(
+                    f"{type(self).__name__} needs numeric columns, but X's column(s) {text} "
+                    f"have dtype {frame[text[0]].dtype} (e.g. prices read as text; text and "
+                    "categorical data are not supported). Convert them first, e.g. "
+                    "X.apply(pd.to_numeric)."
+                )
             if isinstance(X, pd.DataFrame):
                 # feature names and width, without converting the frame twice
                 validate_data(self, X, reset=reset, skip_check_array=True)

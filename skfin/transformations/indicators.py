@@ -575,6 +575,7 @@ class TechnicalIndicators(_SeriesTransformer):
         plan = self._spec()
         data = self._prepare(self._select_fields(X, self._fields_used), self._history)
         self._check_positive_close(data, plan)
+        self._check_magnitude(data)
         result = self._compute(data, plan)
         return self._select_rows(result, data, X.index, n_warmup=self.n_warmup_)
 
@@ -583,6 +584,23 @@ class TechnicalIndicators(_SeriesTransformer):
         self._check_positive_close(data, self._spec())
         self._history = data
         return self
+
+    #: Above this magnitude, squares (rolling variances, z-scores, Bollinger bands)
+    #: overflow float64 and would come out inf or NaN.
+    _MAX_MAGNITUDE = 1e150
+
+    def _check_magnitude(self, data):
+        values = np.abs(data.to_numpy(np.float64))
+        with np.errstate(invalid="ignore"):
+            too_large = np.nanmax(values, axis=0, initial=0.0) > self._MAX_MAGNITUDE
+        if too_large.any():
+            column = data.columns[int(np.argmax(too_large))]
+            raise ValueError(
+                f"{type(self).__name__}: column {column!r} has values up to "
+                f"{np.nanmax(values[:, int(np.argmax(too_large))]):.3g}, too large for the "
+                f"rolling variances (their squares overflow float64 above "
+                f"{self._MAX_MAGNITUDE:.0e}). Rescale it first, e.g. divide by a power of ten."
+            )
 
     def _check_positive_close(self, data, plan):
         if any(kind in self._POSITIVE_CLOSE for _, kind, _, _ in plan):
