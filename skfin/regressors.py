@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
-from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import (
     _check_sample_weight,
     _check_y,
@@ -108,13 +107,6 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
 
     def _expected_failed_checks(self) -> dict[str, str]:
         return dict(EXPECTED_FAILED_CHECKS)
-
-    def _check_hyperparams(self) -> None:
-        super()._check_hyperparams()
-        # The sklearn face's own parameter (the sktime face fine-tunes through update).
-        validate_parameter_constraints({"warm_start": ["boolean"]},
-                                       {"warm_start": self.warm_start},
-                                       caller_name=type(self).__name__)
 
     # -- inputs ----------------------------------------------------------------------
     def _validate_X(self, X, *, reset: bool) -> tuple[np.ndarray, pd.Index | None]:

@@ -34,7 +34,7 @@ from skfin.nets.covariates import Covariates, reads_covariates
 from skfin.nets.heads import OUTPUTS
 
 __all__ = ["NeuralEstimatorMixin", "COMMON_PARAMS_DOC", "fill_doc", "check_finite", "as_numeric",
-           "check_float32_range", "check_levels", "check_output"]
+           "check_float32_range", "check_levels", "check_output", "check_parameters"]
 
 #: Arguments of every net that the engine fills in from the data, not from the user.
 #: ``n_future`` and ``n_static`` (known-future and static covariates) are passed by the face
@@ -43,41 +43,11 @@ __all__ = ["NeuralEstimatorMixin", "COMMON_PARAMS_DOC", "fill_doc", "check_finit
 _CONTRACT_ARGS = {"self", "n_features", "window", "horizon", "n_targets", "output", "quantiles",
                   "n_future", "n_static"}
 
+#: The hyperparameters every face shares. Each architecture's own (widths, layers, dropout,
+#: ...) are declared by its net, in ``_parameter_constraints`` beside its signature
+#: (:mod:`skfin.nets._params`), and merged in by :func:`check_parameters`.
 PARAMETER_CONSTRAINTS = {
     "window": [Interval(Integral, 1, None, closed="left")],
-    "hidden_size": [Interval(Integral, 1, None, closed="left")],
-    "num_layers": [Interval(Integral, 1, None, closed="left")],
-    "dropout": [Interval(Real, 0, 1, closed="left")],
-    "bidirectional": ["boolean"],
-    "attention": ["boolean"],
-    "channels": [Interval(Integral, 1, None, closed="left")],
-    "kernel_size": [Interval(Integral, 1, None, closed="left")],
-    "pool_size": [Interval(Integral, 1, None, closed="left")],
-    "num_blocks": [Interval(Integral, 1, None, closed="left")],
-    "num_cycles": [Interval(Integral, 1, None, closed="left")],
-    "weight_norm": ["boolean"],
-    "d_model": [Interval(Integral, 1, None, closed="left")],
-    "n_heads": [Interval(Integral, 1, None, closed="left")],
-    "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
-    "norm": [StrOptions({"pre", "post"})],
-    "readout": [StrOptions({"last", "mean"})],
-    "causal": ["boolean"],
-    "patch_len": [Interval(Integral, 1, None, closed="left")],
-    "stride": [Interval(Integral, 1, None, closed="left")],
-    "padding_patch": [StrOptions({"end"}), None],
-    "revin": ["boolean"],
-    "revin_affine": ["boolean"],
-    "num_decoder_layers": [Interval(Integral, 1, None, closed="left")],
-    "moving_avg": [Interval(Integral, 1, None, closed="left")],
-    "factor": [Interval(Real, 0, None, closed="neither")],
-    # N-BEATS: the entries of ``stacks`` are checked by the net, which names the valid ones.
-    "stacks": [tuple, list],
-    "degree": [Interval(Integral, 0, None, closed="left")],
-    "harmonics": [Interval(Integral, 1, None, closed="left"), None],
-    "share_weights": ["boolean", None],
-    # MultiTaskNet's auxiliary loss weights.
-    "vol_weight": [Interval(Real, 0, None, closed="left")],
-    "confidence_weight": [Interval(Real, 0, None, closed="left")],
     "output": [StrOptions(set(OUTPUTS))],
     "quantiles": ["array-like", None],
     "uncertainty": [StrOptions({"head", "mc_dropout"})],
@@ -98,6 +68,7 @@ PARAMETER_CONSTRAINTS = {
     "update_epochs": [Interval(Integral, 0, None, closed="left")],
     "scale": ["boolean"],
     "missing": [StrOptions({"ffill", "raise"})],
+    "warm_start": ["boolean"],
     "future_X": [StrOptions({"all"}), list, tuple, None],
 }
 
@@ -494,6 +465,40 @@ def _same(a, b) -> bool:
         return a is b
 
 
+def _sklearn_constraint(spec):
+    """One spec of :mod:`skfin.nets._params` as a scikit-learn constraint (others unchanged)."""
+    if isinstance(spec, tuple) and spec and spec[0] in ("integer", "real"):
+        kind, low, high, closed = spec
+        return Interval(Integral if kind == "integer" else Real, low, high, closed=closed)
+    if isinstance(spec, tuple) and spec and spec[0] == "options":
+        return StrOptions(set(spec[1]))
+    return spec
+
+
+def check_parameters(estimator, net: type[torch.nn.Module]) -> None:
+    """Validate a face's hyperparameters: the shared ones and its net's own.
+
+    The constraints are :data:`PARAMETER_CONSTRAINTS` (what every face shares) and the
+    net's ``_parameter_constraints`` (its architecture's hyperparameters, declared beside
+    its signature), for the parameters the face has; scikit-learn's
+    ``validate_parameter_constraints`` raises its usual ``InvalidParameterError``.
+
+    Examples
+    --------
+    >>> from skfin.nets import LSTM
+    >>> from skfin.regressors import LSTMRegressor
+    >>> check_parameters(LSTMRegressor(hidden_size=0), LSTM)
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: The 'hidden_size' parameter of LSTMRegressor must be an int in the range [1, inf). Got 0 instead.
+    """
+    params = estimator.get_params(deep=False)
+    own = {k: [_sklearn_constraint(s) for s in v]
+           for k, v in getattr(net, "_parameter_constraints", {}).items()}
+    constraints = {k: v for k, v in {**PARAMETER_CONSTRAINTS, **own}.items() if k in params}
+    validate_parameter_constraints(constraints, params, caller_name=type(estimator).__name__)
+
+
 def check_output(values: np.ndarray, name: str) -> None:
     """A forecast is never silently NaN/inf."""
     if not np.isfinite(values).all():
@@ -516,9 +521,7 @@ class NeuralEstimatorMixin:
 
     # -- hyperparameters -------------------------------------------------------------
     def _check_hyperparams(self) -> None:
-        params = self.get_params(deep=False)
-        constraints = {k: v for k, v in PARAMETER_CONSTRAINTS.items() if k in params}
-        validate_parameter_constraints(constraints, params, caller_name=type(self).__name__)
+        check_parameters(self, self._net)
         if self.output != "point" and self.loss is not None:
             raise ValueError(
                 f"loss={self.loss!r} applies to output='point' only; output={self.output!r} "

@@ -47,6 +47,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from skfin.nets.convolutional import _check_positive
+from skfin.nets._params import DROPOUT, POSITIVE, options, real
 from skfin.nets.heads import make_head
 
 __all__ = ["Transformer", "PatchTST", "Autoformer", "RevIN", "sinusoidal_encoding",
@@ -166,6 +167,12 @@ class Transformer(nn.Module):
     >>> net.features(x).shape                                   # per-step encodings [B, W, d]
     torch.Size([2, 60, 32])
     """
+
+    _parameter_constraints: dict = {
+        "d_model": POSITIVE, "n_heads": POSITIVE, "num_layers": POSITIVE,
+        "dim_feedforward": POSITIVE, "dropout": DROPOUT, "norm": [options("pre", "post")],
+        "readout": [options("last", "mean")], "causal": ["boolean"],
+    }
 
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,
@@ -367,6 +374,13 @@ class PatchTST(nn.Module):
     >>> net.channel_features(x).shape        # per-channel representations [B, C, d]
     torch.Size([2, 4, 32])
     """
+
+    _parameter_constraints: dict = {
+        "patch_len": POSITIVE, "stride": POSITIVE, "padding_patch": [options("end"), None],
+        "d_model": POSITIVE, "n_heads": POSITIVE, "num_layers": POSITIVE,
+        "dim_feedforward": POSITIVE, "dropout": DROPOUT, "revin": ["boolean"],
+        "revin_affine": ["boolean"],
+    }
 
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,
@@ -732,6 +746,12 @@ class Autoformer(nn.Module):
     >>> parts["forecast_trend"].shape                               # [B, H, F]
     torch.Size([2, 12, 1])
     """
+
+    _parameter_constraints: dict = {
+        "d_model": POSITIVE, "num_layers": POSITIVE, "num_decoder_layers": POSITIVE,
+        "dim_feedforward": POSITIVE, "moving_avg": POSITIVE,
+        "factor": [real(0, None, closed="neither")], "dropout": DROPOUT,
+    }
 
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,

@@ -65,6 +65,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from skfin.nets._params import DROPOUT, POSITIVE, integer
 from skfin.nets.heads import make_head
 
 __all__ = ["NBEATS", "STACK_TYPES"]
@@ -262,6 +263,13 @@ class NBEATS(nn.Module):
     >>> bool(torch.allclose(parts["trend"] + parts["seasonality"], net(x)[..., 0], atol=1e-6))
     True
     """
+
+    _parameter_constraints: dict = {
+        # the entries of ``stacks`` are checked in __init__, which names the valid ones
+        "stacks": [tuple, list], "num_blocks": POSITIVE, "num_layers": POSITIVE,
+        "hidden_size": POSITIVE, "degree": [integer(0)], "harmonics": [integer(1), None],
+        "share_weights": ["boolean", None], "dropout": DROPOUT,
+    }
 
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,

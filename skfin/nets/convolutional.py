@@ -41,6 +41,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from skfin.nets._params import DROPOUT, POSITIVE
 from skfin.nets.heads import make_head
 from skfin.nets.recurrent import init_rnn_weights
 
@@ -219,6 +220,11 @@ class CNNLSTM(nn.Module):
     torch.Size([3, 29, 16])
     """
 
+    _parameter_constraints: dict = {
+        "channels": POSITIVE, "kernel_size": POSITIVE, "pool_size": POSITIVE,
+        "hidden_size": POSITIVE, "num_layers": POSITIVE, "dropout": DROPOUT,
+    }
+
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,
                  channels: int = 64, kernel_size: int = 3, pool_size: int = 1,
@@ -306,6 +312,11 @@ class TCN(nn.Module):
     window=60 is longer than the TCN's receptive field of 13 steps: the oldest 47 ...
     """
 
+    _parameter_constraints: dict = {
+        "hidden_size": POSITIVE, "kernel_size": POSITIVE, "num_blocks": POSITIVE,
+        "dropout": DROPOUT, "weight_norm": ["boolean"],
+    }
+
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,
                  hidden_size: int = 16, kernel_size: int = 3, num_blocks: int = 4,
@@ -380,6 +391,11 @@ class WaveNet(nn.Module):
     >>> net.features(x).shape                                   # [B, W, C]
     torch.Size([2, 32, 16])
     """
+
+    _parameter_constraints: dict = {
+        "hidden_size": POSITIVE, "kernel_size": POSITIVE, "num_layers": POSITIVE,
+        "num_cycles": POSITIVE, "dropout": DROPOUT,
+    }
 
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,

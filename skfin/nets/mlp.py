@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from skfin.nets._params import DROPOUT, POSITIVE
 from skfin.nets.heads import make_head
 
 __all__ = ["MLP"]
@@ -37,6 +38,8 @@ class MLP(nn.Module):
     >>> net(torch.zeros(8, 20, 3)).shape
     torch.Size([8, 5, 1, 1])
     """
+
+    _parameter_constraints: dict = {"hidden_size": POSITIVE, "num_layers": POSITIVE, "dropout": DROPOUT}
 
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,

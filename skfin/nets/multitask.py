@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from skfin.nets._params import DROPOUT, POSITIVE, real
 from skfin.nets.heads import make_head
 from skfin.nets.recurrent import AttentionPooling, init_rnn_weights
 
@@ -85,6 +86,11 @@ class MultiTaskNet(nn.Module):
     >>> {k: tuple(v.shape) for k, v in parts.items()}
     {'attention': (1, 20), 'volatility': (1, 5, 2), 'confidence': (1, 5, 2)}
     """
+
+    _parameter_constraints: dict = {
+        "hidden_size": POSITIVE, "num_layers": POSITIVE, "dropout": DROPOUT,
+        "vol_weight": [real(0)], "confidence_weight": [real(0)],   # auxiliary loss weights
+    }
 
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,

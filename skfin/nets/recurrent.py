@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from skfin.nets._params import DROPOUT, POSITIVE
 from skfin.nets.heads import make_head
 
 __all__ = ["LSTM", "GRU", "AttentionLSTM", "ResidualLSTM", "BayesianLSTM", "LockedDropout",
@@ -77,6 +78,10 @@ class AttentionPooling(nn.Module):
 
 class _Recurrent(nn.Module):
     rnn_cls: type[nn.RNNBase]
+    _parameter_constraints: dict = {
+        "hidden_size": POSITIVE, "num_layers": POSITIVE, "dropout": DROPOUT,
+        "bidirectional": ["boolean"], "attention": ["boolean"],
+    }
 
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,
@@ -252,6 +257,8 @@ class ResidualLSTM(nn.Module):
     torch.Size([3, 2, 1, 1])
     """
 
+    _parameter_constraints: dict = {"hidden_size": POSITIVE, "num_layers": POSITIVE, "dropout": DROPOUT}
+
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,
                  hidden_size: int = 32, num_layers: int = 2, dropout: float = 0.1):
@@ -357,6 +364,8 @@ class BayesianLSTM(nn.Module):
     >>> params.shape, bool((params[..., 1] > 0).all())
     (torch.Size([2, 5, 1, 2]), True)
     """
+
+    _parameter_constraints: dict = {"hidden_size": POSITIVE, "num_layers": POSITIVE, "dropout": DROPOUT}
 
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "gaussian", quantiles: Sequence[float] | None = None,

@@ -80,6 +80,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from skfin.nets._params import DROPOUT, POSITIVE
 from skfin.nets.heads import make_head
 from skfin.nets.recurrent import init_rnn_weights
 
@@ -368,6 +369,9 @@ class TFT(nn.Module):
     >>> net.explain(x, x_future)["attention"].shape                      # [B, H, W + H]
     torch.Size([2, 5, 25])
     """
+
+    _parameter_constraints: dict = {"hidden_size": POSITIVE, "n_heads": POSITIVE,
+                                    "num_layers": POSITIVE, "dropout": DROPOUT}
 
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,
