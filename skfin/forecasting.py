@@ -402,7 +402,7 @@ class MLPForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    {mlp_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -436,7 +436,7 @@ class LSTMForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    {recurrent_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -474,7 +474,7 @@ class GRUForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    {recurrent_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -512,7 +512,7 @@ class AttentionLSTMForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    {attention_lstm_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -546,7 +546,7 @@ class ResidualLSTMForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    {residual_lstm_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -587,7 +587,7 @@ class BayesianLSTMForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    {bayesian_lstm_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -631,7 +631,7 @@ class CNNLSTMForecaster(NeuralForecaster):
     window : int, default=32
         Past observations each forecast reads. Any window works: pooling blocks are
         aligned to the window's end.
-    {cnn_lstm_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -667,7 +667,7 @@ class TCNForecaster(NeuralForecaster):
         Past observations each forecast reads. A window longer than the receptive field,
         ``1 + 2 (kernel_size - 1)(2^num_blocks - 1)`` steps, warns at fit: the extra
         observations cannot change the forecast.
-    {tcn_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -716,7 +716,7 @@ class WaveNetForecaster(NeuralForecaster):
     window : int, default=32
         Past observations each forecast reads. A window longer than the receptive field,
         ``1 + num_cycles (kernel_size - 1)(2^num_layers - 1)`` steps, warns at fit.
-    {wavenet_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -764,7 +764,7 @@ class TransformerForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    {transformer_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -821,7 +821,7 @@ class PatchTSTForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    {patchtst_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -878,7 +878,7 @@ class AutoformerForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    {autoformer_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -937,7 +937,7 @@ class NBEATSForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads (the paper uses 2 to 7 horizons).
-    {nbeats_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -996,7 +996,7 @@ class MultiTaskForecaster(NeuralForecaster):
     ----------
     window : int, default=32
         Past observations each forecast reads.
-    {multitask_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 
@@ -1045,7 +1045,7 @@ class TFTForecaster(NeuralForecaster):
         Past observations each forecast reads. Shorter than the other nets' default of
         32: the TFT runs a GRN per input variable per step, so its cost grows with
         ``window * n_features``; pass a longer window where the data allow.
-    {tft_params}
+    {net_params}
     {common_params}
     {forecaster_params}
 

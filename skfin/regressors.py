@@ -641,7 +641,7 @@ class MLPRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    {mlp_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -695,7 +695,7 @@ class LSTMRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    {recurrent_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -740,7 +740,7 @@ class GRURegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    {recurrent_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -782,7 +782,7 @@ class AttentionLSTMRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    {attention_lstm_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -827,7 +827,7 @@ class ResidualLSTMRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    {residual_lstm_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -872,7 +872,7 @@ class BayesianLSTMRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    {bayesian_lstm_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -920,7 +920,7 @@ class CNNLSTMRegressor(NeuralRegressor):
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
         Any window works: pooling blocks are aligned to the window's end.
-    {cnn_lstm_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -962,7 +962,7 @@ class TCNRegressor(NeuralRegressor):
         A window longer than the receptive field,
         ``1 + 2 (kernel_size - 1)(2^num_blocks - 1)`` steps, warns at fit: the extra rows
         cannot change the prediction.
-    {tcn_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -1009,7 +1009,7 @@ class WaveNetRegressor(NeuralRegressor):
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
         A window longer than the receptive field,
         ``1 + num_cycles (kernel_size - 1)(2^num_layers - 1)`` steps, warns at fit.
-    {wavenet_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -1055,7 +1055,7 @@ class TransformerRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    {transformer_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -1103,7 +1103,7 @@ class PatchTSTRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    {patchtst_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -1154,7 +1154,7 @@ class AutoformerRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    {autoformer_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -1221,7 +1221,7 @@ class NBEATSRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    {nbeats_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -1294,7 +1294,7 @@ class MultiTaskRegressor(NeuralRegressor):
     ----------
     window : int, default=32
         Past rows each prediction reads (the row itself and ``window - 1`` before it).
-    {multitask_params}
+    {net_params}
     {common_params}
     {regressor_params}
 
@@ -1347,7 +1347,7 @@ class TFTRegressor(NeuralRegressor):
         Shorter than the other nets' default of 32: the TFT runs a GRN per input variable
         per step, so its cost grows with ``window * n_features``; pass a longer window
         where the data allow.
-    {tft_params}
+    {net_params}
     {common_params}
     {regressor_params}
 

@@ -4,7 +4,8 @@ import inspect
 
 import pytest
 
-from skfin.engine.estimator import _CONTRACT_ARGS, PARAMETER_CONSTRAINTS, check_parameters
+from skfin.engine.estimator import (_CONTRACT_ARGS, PARAMETER_CONSTRAINTS, _default_text,
+                                    check_parameters)
 from skfin.registry import ARCHITECTURES
 
 #: Deliberate differences between a face's default and its net's, with the reason.
@@ -45,3 +46,14 @@ def test_a_bad_net_parameter_is_refused_on_both_faces(arch):
     for face in (arch.regressor, arch.forecaster):
         with pytest.raises(ValueError, match=f"The '{name}' parameter of {face.__name__}"):
             check_parameters(face(**{name: -1}), arch.net)
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES, ids=lambda a: a.name)
+def test_faces_document_each_net_parameter_once_from_the_net(arch):
+    for face in (arch.regressor, arch.forecaster):
+        for name in _net_params(arch.net):
+            lines = [line for line in face.__doc__.splitlines()
+                     if line.startswith(f"    {name} :")]
+            assert len(lines) == 1, (face.__name__, name, lines)
+            default = face().get_params()[name]
+            assert lines[0].endswith(f"default={_default_text(default)}"), lines[0]

@@ -40,7 +40,7 @@ __all__ = ["NeuralEstimatorMixin", "COMMON_PARAMS_DOC", "fill_doc", "check_finit
 #: ``n_future`` and ``n_static`` (known-future and static covariates) are passed by the face
 #: to :meth:`NeuralEstimatorMixin._train` as extra ``module_args``; a net without its own
 #: covariate inputs is then wrapped in :class:`skfin.nets.Covariates`.
-_CONTRACT_ARGS = {"self", "n_features", "window", "horizon", "n_targets", "output", "quantiles",
+_CONTRACT_ARGS = {"n_features", "window", "horizon", "n_targets", "output", "quantiles",
                   "n_future", "n_static"}
 
 #: The hyperparameters every face shares. Each architecture's own (widths, layers, dropout,
@@ -134,188 +134,6 @@ FORECASTER_PARAMS_DOC = """\
         data known only up to the cutoff (past covariates, e.g. VIX to forecast the S&P
         500); ``predict`` then needs no ``X``, and ignores rows after the cutoff."""
 
-
-ATTENTION_LSTM_PARAMS_DOC = """\
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.1
-        Between stacked layers and before the head.
-    bidirectional : bool, default=False
-        Read the window both ways (it holds only the past, so nothing leaks)."""
-
-RECURRENT_PARAMS_DOC = ATTENTION_LSTM_PARAMS_DOC + """
-    attention : bool, default=False
-        Additive attention over the window, read by the head next to the last step."""
-
-TRANSFORMER_PARAMS_DOC = """\
-    d_model : int, default=32
-        Width of the encoder; must be divisible by ``n_heads``.
-    n_heads : int, default=4
-        Attention heads per layer.
-    num_layers : int, default=2
-        Encoder layers.
-    dim_feedforward : int, default=64
-        Width of each layer's feed-forward block.
-    dropout : float, default=0.1
-        On the embedded input, on each sub-layer's output, and before the head.
-    norm : {"pre", "post"}, default="pre"
-        "post" is the paper's ``LayerNorm(x + f(x))``; "pre" is ``x + f(LayerNorm(x))``,
-        which trains stably without a learning-rate warm-up.
-    readout : {"last", "mean"}, default="last"
-        The head reads the last step's encoding, or the mean over steps.
-    causal : bool, default=False
-        Let each step attend only to itself and the steps before it."""
-
-PATCHTST_PARAMS_DOC = """\
-    patch_len : int, default=16
-        Steps per patch; a shorter window is one patch (with a warning).
-    stride : int, default=8
-        Steps between the starts of consecutive patches.
-    padding_patch : {"end"} or None, default="end"
-        Repeat each channel's last value ``stride`` times at the end, adding one patch
-        with the most recent steps.
-    d_model : int, default=32
-        Width of the patch encodings; must be divisible by ``n_heads``.
-    n_heads : int, default=4
-        Attention heads per layer.
-    num_layers : int, default=2
-        Encoder layers (shared by all channels).
-    dim_feedforward : int, default=64
-        Width of each layer's feed-forward block.
-    dropout : float, default=0.1
-        On the patch embeddings, on each sub-layer's output and inside the feed-forward
-        block, and before the head.
-    revin : bool, default=True
-        Reversible instance normalisation: standardise each window's channels by their own
-        mean and standard deviation, and map the outputs back with the statistics of the
-        first input channel(s), which must be the target(s). True suits the forecaster
-        (``y`` is its first input channel); the regressor's target is not an input channel,
-        so its default is False (no instance normalisation at all).
-    revin_affine : bool, default=True
-        With ``revin=True``, learn a per-channel affine map of the normalised inputs."""
-
-AUTOFORMER_PARAMS_DOC = """\
-    d_model : int, default=32
-        Width of the embeddings and of every layer.
-    num_layers : int, default=2
-        Encoder layers.
-    num_decoder_layers : int, default=1
-        Decoder layers.
-    dim_feedforward : int, default=64
-        Width of each layer's feed-forward block.
-    moving_avg : int, default=25
-        Length of the moving average of every series decomposition, clamped to the
-        largest odd number no longer than the decomposed sequence.
-    factor : float, default=1.0
-        Auto-Correlation keeps the ``int(factor * log L)`` best delays (at least 1).
-    dropout : float, default=0.1
-        On the embeddings, after every sub-layer, and before the head."""
-
-NBEATS_PARAMS_DOC = """\
-    stacks : tuple of {"generic", "trend", "seasonality"}, default=("generic",)
-        One basis per stack, in order: a learned linear basis, polynomials of degree
-        ``degree``, or Fourier terms. ``("trend", "seasonality")`` is the interpretable
-        N-BEATS-I, whose ``net_.module_.explain(x)`` splits the forecast into the two.
-    num_blocks : int, default=3
-        Blocks per stack; each block reads what the blocks before it left unexplained.
-    num_layers : int, default=4
-        Fully connected ReLU layers per block.
-    hidden_size : int, default=64
-        Width of those layers.
-    degree : int, default=2
-        Degree of the trend polynomials.
-    harmonics : int or None, default=None
-        Fourier harmonics of the seasonality basis, periods ``horizon / k`` for
-        ``k = 1..harmonics``; None means ``max(1, horizon // 2)``.
-    share_weights : bool or None, default=None
-        Share weights across the blocks of a stack; None shares them in trend and
-        seasonality stacks only, as in the paper.
-    dropout : float, default=0.0
-        After every fully connected layer."""
-
-MULTITASK_PARAMS_DOC = """\
-    hidden_size : int, default=32
-        Width of the feature extractor and of the LSTM.
-    num_layers : int, default=1
-        Stacked LSTM layers.
-    dropout : float, default=0.1
-        Between LSTM layers and before the heads.
-    vol_weight : float, default=0.1
-        Weight of the auxiliary volatility loss, ``MSE(vol, |y|)``.
-    confidence_weight : float, default=0.1
-        Weight of the auxiliary confidence loss, the binary cross-entropy of
-        ``P(sign of the point forecast is right)``."""
-
-TFT_PARAMS_DOC = """\
-    hidden_size : int, default=16
-        Width ``d`` of every block (embeddings, GRNs, LSTMs, attention).
-    n_heads : int, default=4
-        Interpretable attention heads (one shared value projection), each attending in
-        ``max(1, hidden_size // n_heads)`` dimensions.
-    num_layers : int, default=1
-        Layers of the LSTM encoder and of the LSTM decoder.
-    dropout : float, default=0.1
-        Before the gated linear units, on the attention heads and between LSTM layers."""
-
-MLP_PARAMS_DOC = """\
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.1"""
-
-RESIDUAL_LSTM_PARAMS_DOC = """\
-    hidden_size : int, default=32
-        Width of the input projection and of every LSTM layer.
-    num_layers : int, default=2
-        Residual LSTM layers, each ``h <- LayerNorm(h + Dropout(LSTM(h)))``.
-    dropout : float, default=0.1
-        On each layer's output before the residual sum, and before the head."""
-
-BAYESIAN_LSTM_PARAMS_DOC = """\
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.2
-        Time-locked dropout on the input and every layer's output, and dropout before the
-        head; it must be > 0 for MC-dropout sampling."""
-
-CNN_LSTM_PARAMS_DOC = """\
-    channels : int, default=64
-        Filters of the convolution.
-    kernel_size : int, default=3
-        Steps each filter reads (the step and ``kernel_size - 1`` before it).
-    pool_size : int, default=1
-        Steps max-pooled into one before the LSTM (the LSTM then reads
-        ``ceil(window / pool_size)`` steps); 1, the default, keeps every step. Pooling
-        shortens long windows but mixes the newest step with the ``pool_size - 1`` before
-        it, which costs accuracy when the latest observation carries the signal.
-    hidden_size : int, default=32
-        Width of the LSTM.
-    num_layers : int, default=1
-        Stacked LSTM layers.
-    dropout : float, default=0.1
-        Between stacked LSTM layers and before the head."""
-
-TCN_PARAMS_DOC = """\
-    hidden_size : int, default=16
-        Channels of every residual block.
-    kernel_size : int, default=3
-    num_blocks : int, default=4
-        Residual blocks of two causal convolutions each; block ``i`` has dilation ``2^i``.
-    dropout : float, default=0.1
-        After each convolution and before the head.
-    weight_norm : bool, default=True
-        Weight-normalise the convolutions."""
-
-WAVENET_PARAMS_DOC = """\
-    hidden_size : int, default=16
-        Channels of the residual and skip paths.
-    kernel_size : int, default=2
-    num_layers : int, default=5
-        Gated layers per dilation cycle; layer ``i`` has dilation ``2^i``.
-    num_cycles : int, default=2
-        Repetitions of the dilation cycle.
-    dropout : float, default=0.1
-        Before the head."""
-
 REGRESSOR_PARAMS_DOC = """\
     missing : {"ffill", "raise"}, default="ffill"
         NaN in ``X``: "ffill" carries each column's last observation forward; rows before
@@ -346,22 +164,8 @@ REGRESSOR_ATTRIBUTES_DOC = """\
 _DOC_FRAGMENTS = {
     "common_params": COMMON_PARAMS_DOC,
     "forecaster_params": FORECASTER_PARAMS_DOC,
-    "recurrent_params": RECURRENT_PARAMS_DOC,
-    "nbeats_params": NBEATS_PARAMS_DOC,
-    "multitask_params": MULTITASK_PARAMS_DOC,
-    "tft_params": TFT_PARAMS_DOC,
     "regressor_attributes": REGRESSOR_ATTRIBUTES_DOC,
     "regressor_params": REGRESSOR_PARAMS_DOC,
-    "transformer_params": TRANSFORMER_PARAMS_DOC,
-    "patchtst_params": PATCHTST_PARAMS_DOC,
-    "autoformer_params": AUTOFORMER_PARAMS_DOC,
-    "mlp_params": MLP_PARAMS_DOC,
-    "attention_lstm_params": ATTENTION_LSTM_PARAMS_DOC,
-    "residual_lstm_params": RESIDUAL_LSTM_PARAMS_DOC,
-    "bayesian_lstm_params": BAYESIAN_LSTM_PARAMS_DOC,
-    "cnn_lstm_params": CNN_LSTM_PARAMS_DOC,
-    "tcn_params": TCN_PARAMS_DOC,
-    "wavenet_params": WAVENET_PARAMS_DOC,
 }
 
 
@@ -372,13 +176,51 @@ def _default_text(value) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
+_ENTRY = re.compile(r"^    (\w+(?:, \w+)*) :")
+
+
+def net_parameters_doc(net: type[torch.nn.Module]) -> str:
+    """The entries of ``net``'s numpydoc Parameters section for its own hyperparameters.
+
+    Everything but the tensor contract (``n_features``, ``window``, ``output``, ...), in the
+    net's order: what a face documents as ``{net_params}``.
+
+    Examples
+    --------
+    >>> from skfin.nets import MLP
+    >>> print(net_parameters_doc(MLP))
+        hidden_size : int, default=32
+            Width of each hidden layer.
+        num_layers : int, default=1
+            Number of hidden layers.
+        dropout : float, default=0.1
+            Dropout after each hidden layer.
+    """
+    own = set(inspect.signature(net).parameters) - _CONTRACT_ARGS
+    doc = net.__doc__
+    start = doc.index("Parameters\n    ----------\n") + len("Parameters\n    ----------\n")
+    end = re.search(r"\n\s*\n|$", doc[start:]).start() + start
+    kept, keep = [], False
+    for line in doc[start:end].splitlines():
+        match = _ENTRY.match(line)
+        if match:
+            keep = bool(set(match.group(1).split(", ")) & own)
+        if keep:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def fill_doc(cls):
     """Fill the shared docstring sections into a class docstring's ``{placeholders}``.
 
+    ``{net_params}`` takes the architecture's own hyperparameters from the Parameters
+    section of ``cls._net`` (:func:`net_parameters_doc`): the net documents them once.
     The ``default=`` of every documented parameter is then set from the signature of
     ``cls.__init__``, so a class whose defaults differ from the shared text (say,
     ``output="gaussian"``) is documented with its own.
     """
+    if "{net_params}" in cls.__doc__:
+        cls.__doc__ = cls.__doc__.replace("    {net_params}", net_parameters_doc(cls._net))
     for name, text in _DOC_FRAGMENTS.items():
         cls.__doc__ = cls.__doc__.replace("    {" + name + "}", text)
     defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()

@@ -143,7 +143,7 @@ class Transformer(nn.Module):
         "pre" is ``x + f(LayerNorm(x))`` with a final LayerNorm, which trains stably without
         a learning-rate warm-up (Xiong et al., 2020), and skfin's default schedule has none.
     readout : {"last", "mean"}, default="last"
-        Summary of the encoded window handed to the head.
+        The head reads the last step's encoding, or the mean over steps.
     causal : bool, default=False
         Mask attention so that step ``t`` attends to steps ``<= t`` only. The window holds
         only the past, so the unmasked encoder leaks nothing either; the mask makes each
@@ -312,15 +312,16 @@ class PatchTST(nn.Module):
     stride : int, default=8
         Steps between the starts of consecutive patches.
     padding_patch : {"end"} or None, default="end"
-        Pad each channel at the end by repeating its last value ``stride`` times, which adds
-        one patch holding the most recent steps; None cuts the window as it is.
+        Repeat each channel's last value ``stride`` times at the end, adding one patch
+        with the most recent steps.
     d_model : int, default=32
         Width of the patch encodings; must be divisible by ``n_heads``.
     n_heads : int, default=4
+        Attention heads per layer.
     num_layers : int, default=2
-        Encoder layers.
+        Encoder layers (shared by all channels).
     dim_feedforward : int, default=64
-        Width of each layer's feed-forward block (GELU, as in the paper).
+        Width of each layer's feed-forward block.
     dropout : float, default=0.1
         On the patch embeddings, on each sub-layer's output and inside the feed-forward
         block (not on the attention weights, as in the reference code), and on the
@@ -334,7 +335,7 @@ class PatchTST(nn.Module):
         statistics: use ``revin=False`` there (the regressor's default), which feeds the
         series to the patches unnormalised and leaves the head's outputs as they are.
     revin_affine : bool, default=True
-        With ``revin=True``, learn RevIN's per-channel affine map.
+        With ``revin=True``, learn a per-channel affine map of the normalised inputs.
 
     Raises
     ------
@@ -708,12 +709,12 @@ class Autoformer(nn.Module):
     num_decoder_layers : int, default=1
         Decoder layers.
     dim_feedforward : int, default=64
-        Width of each layer's feed-forward block (GELU).
+        Width of each layer's feed-forward block.
     moving_avg : int, default=25
-        Moving-average length of every decomposition, clamped to the largest odd number no
-        longer than the sequence it decomposes (so short windows work).
+        Length of the moving average of every series decomposition, clamped to the
+        largest odd number no longer than the decomposed sequence.
     factor : float, default=1.0
-        ``c`` in ``top_k = int(c * log L)`` delays (at least 1).
+        Auto-Correlation keeps the ``int(factor * log L)`` best delays (at least 1).
     dropout : float, default=0.1
         On the embeddings, after every sub-layer, and before the head.
 

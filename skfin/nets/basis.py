@@ -209,11 +209,12 @@ class NBEATS(nn.Module):
         of the stack forecasts.
     quantiles : sequence of float, default=None
         Levels for ``output="quantile"``; they must span 0.5 (the median is the anchor).
-    stacks : sequence of {"generic", "trend", "seasonality"}, default=("generic",)
-        One basis per stack, in order; ``("trend", "seasonality")`` is the interpretable
-        N-BEATS-I.
+    stacks : tuple of {"generic", "trend", "seasonality"}, default=("generic",)
+        One basis per stack, in order: a learned linear basis, polynomials of degree
+        ``degree``, or Fourier terms. ``("trend", "seasonality")`` is the interpretable
+        N-BEATS-I, whose ``net_.module_.explain(x)`` splits the forecast into the two.
     num_blocks : int, default=3
-        Blocks per stack.
+        Blocks per stack; each block reads what the blocks before it left unexplained.
     num_layers : int, default=4
         Fully connected ReLU layers per block.
     hidden_size : int, default=64
@@ -221,13 +222,13 @@ class NBEATS(nn.Module):
     degree : int, default=2
         Degree of the trend polynomials.
     harmonics : int or None, default=None
-        Fourier harmonics ``k = 1..harmonics`` of the seasonality basis (periods
-        ``horizon / k``); None means ``max(1, horizon // 2)``, every period down to two steps.
+        Fourier harmonics of the seasonality basis, periods ``horizon / k`` for
+        ``k = 1..harmonics``; None means ``max(1, horizon // 2)``.
     share_weights : bool or None, default=None
-        Share one block's weights across the blocks of a stack; None shares them in trend
-        and seasonality stacks (as in N-BEATS-I) and not in generic ones (as in N-BEATS-G).
+        Share weights across the blocks of a stack; None shares them in trend and
+        seasonality stacks only, as in the paper.
     dropout : float, default=0.0
-        After every fully connected layer (the paper uses none).
+        After every fully connected layer.
 
     Attributes
     ----------

@@ -185,12 +185,12 @@ class CNNLSTM(nn.Module):
     channels : int, default=64
         Filters of the convolution.
     kernel_size : int, default=3
-        Steps each filter reads (causal: the step and ``kernel_size - 1`` before it).
+        Steps each filter reads (the step and ``kernel_size - 1`` before it).
     pool_size : int, default=1
-        Steps max-pooled into one; 1 (the default) keeps every step. Pooling shortens long
-        windows but mixes the newest step with the ``pool_size - 1`` before it, which costs
-        accuracy when the latest observation carries the signal (on scikit-learn's
-        i.i.d.-rows regression check, ``pool_size=2`` halves the R^2).
+        Steps max-pooled into one before the LSTM (the LSTM then reads
+        ``ceil(window / pool_size)`` steps); 1, the default, keeps every step. Pooling
+        shortens long windows but mixes the newest step with the ``pool_size - 1`` before
+        it, which costs accuracy when the latest observation carries the signal.
     hidden_size : int, default=32
         Width of the LSTM.
     num_layers : int, default=1
@@ -281,14 +281,14 @@ class TCN(nn.Module):
     quantiles : sequence of float, default=None
         Levels for ``output="quantile"``.
     hidden_size : int, default=16
-        Channels of every block.
+        Channels of every residual block.
     kernel_size : int, default=3
     num_blocks : int, default=4
-        Residual blocks; block ``i`` has dilation ``2^i``.
+        Residual blocks of two causal convolutions each; block ``i`` has dilation ``2^i``.
     dropout : float, default=0.1
         After each convolution and before the head.
     weight_norm : bool, default=True
-        Weight-normalise the convolutions (``w = g v / ||v||``).
+        Weight-normalise the convolutions.
 
     Attributes
     ----------
@@ -368,7 +368,7 @@ class WaveNet(nn.Module):
         Channels of the residual and skip paths.
     kernel_size : int, default=2
     num_layers : int, default=5
-        Gated layers per cycle; layer ``i`` has dilation ``2^i``.
+        Gated layers per dilation cycle; layer ``i`` has dilation ``2^i``.
     num_cycles : int, default=2
         Repetitions of the dilation cycle.
     dropout : float, default=0.1

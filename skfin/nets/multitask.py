@@ -58,9 +58,10 @@ class MultiTaskNet(nn.Module):
     dropout : float, default=0.1
         Between LSTM layers and before the heads.
     vol_weight : float, default=0.1
-        Weight of ``MSE(volatility, |y|)`` in :meth:`auxiliary_loss`.
+        Weight of the auxiliary volatility loss, ``MSE(vol, |y|)``.
     confidence_weight : float, default=0.1
-        Weight of the binary cross-entropy of the confidence head in :meth:`auxiliary_loss`.
+        Weight of the auxiliary confidence loss, the binary cross-entropy of
+        ``P(sign of the point forecast is right)``.
 
     Notes
     -----

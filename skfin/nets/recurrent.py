@@ -137,7 +137,7 @@ class LSTM(_Recurrent):
     dropout : float, default=0.1
         Between stacked layers and before the head.
     bidirectional : bool, default=False
-        Read the window both ways (it is all past, so nothing leaks).
+        Read the window both ways (it holds only the past, so nothing leaks).
     attention : bool, default=False
         Also pool all steps with additive attention queried by the last step; the head
         reads the attention context next to the last step.
@@ -158,7 +158,24 @@ class LSTM(_Recurrent):
 class GRU(_Recurrent):
     """GRU encoder over the past window with a shared output head.
 
-    Same parameters as :class:`LSTM`.
+    Parameters
+    ----------
+    n_features, window, horizon, n_targets : int
+        The tensor contract: input ``[B, window, n_features]``, output
+        ``[B, horizon, n_targets, n_params]``.
+    output : str, default="point"
+        Head, see :func:`skfin.nets.heads.make_head`.
+    quantiles : sequence of float, default=None
+        Levels for ``output="quantile"``.
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.1
+        Between stacked layers and before the head.
+    bidirectional : bool, default=False
+        Read the window both ways (it holds only the past, so nothing leaks).
+    attention : bool, default=False
+        Also pool all steps with additive attention queried by the last step; the head
+        reads the attention context next to the last step.
 
     Examples
     --------
@@ -193,7 +210,7 @@ class AttentionLSTM(LSTM):
     dropout : float, default=0.1
         Between stacked layers and before the head.
     bidirectional : bool, default=False
-        Read the window both ways (it is all past, so nothing leaks).
+        Read the window both ways (it holds only the past, so nothing leaks).
 
     References
     ----------
@@ -241,9 +258,9 @@ class ResidualLSTM(nn.Module):
     quantiles : sequence of float, default=None
         Levels for ``output="quantile"``.
     hidden_size : int, default=32
-        Width of the projection and of every LSTM layer.
+        Width of the input projection and of every LSTM layer.
     num_layers : int, default=2
-        Number of residual LSTM layers.
+        Residual LSTM layers, each ``h <- LayerNorm(h + Dropout(LSTM(h)))``.
     dropout : float, default=0.1
         On each layer's output before the residual sum, and before the head.
 
@@ -346,7 +363,8 @@ class BayesianLSTM(nn.Module):
     hidden_size : int, default=32
     num_layers : int, default=1
     dropout : float, default=0.2
-        Rate of every dropout layer (input, between layers, before the head).
+        Time-locked dropout on the input and every layer's output, and dropout before the
+        head; it must be > 0 for MC-dropout sampling.
 
     References
     ----------

@@ -330,13 +330,14 @@ class TFT(nn.Module):
         Static covariates ``x_static: [B, n_static]``. With 0 the static contexts are
         learned constants.
     hidden_size : int, default=16
-        The model width ``d`` of every block.
+        Width ``d`` of every block (embeddings, GRNs, LSTMs, attention).
     n_heads : int, default=4
-        Attention heads; each attends in ``max(1, hidden_size // n_heads)`` dimensions.
+        Interpretable attention heads (one shared value projection), each attending in
+        ``max(1, hidden_size // n_heads)`` dimensions.
     num_layers : int, default=1
         Layers of the LSTM encoder and of the LSTM decoder.
     dropout : float, default=0.1
-        Before every GLU (but the last), on the attention heads and between LSTM layers.
+        Before the gated linear units, on the attention heads and between LSTM layers.
 
     See Also
     --------
