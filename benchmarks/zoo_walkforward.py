@@ -32,11 +32,17 @@ from pathlib import Path
 
 import pandas as pd
 
-FAMILIES = {
-    "recurrent": "lstm,gru,residual_lstm,attention_lstm,bayesian_lstm,multitask,cnn_lstm,tcn,"
-                 "wavenet",
-    "attention": "transformer,patchtst,autoformer,tft,nbeats",
-}
+#: Benchmark groups, as registry families (skfin.registry.Architecture.family).
+GROUPS = {"recurrent": ("recurrent", "convolutional"), "attention": ("attention", "basis")}
+
+
+def _family_models(group: str) -> str:
+    from skfin.registry import ARCHITECTURES
+
+    return ",".join(a.name for a in ARCHITECTURES if a.family in GROUPS[group])
+
+
+FAMILIES = {group: _family_models(group) for group in GROUPS}
 COLUMNS = ["mae", "qlike", "coverage_80", "coverage_90", "coverage_95", "fit_seconds",
            "total_seconds"]
 

@@ -385,12 +385,19 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):
-        """Two tiny configurations that keep sktime's conformance suite to seconds."""
+        """Two tiny configurations that keep sktime's conformance suite to seconds.
+
+        The architecture's sizes come from its registry entry
+        (:attr:`skfin.registry.Architecture.test_params`); the training settings are
+        shared: a few epochs, the second configuration with quantiles and no validation.
+        """
+        from skfin.registry import tiny_params
+
+        small, smaller = tiny_params(cls)
         return [
-            {"window": 5, "hidden_size": 8, "num_layers": 1, "max_epochs": 2, "batch_size": 16,
-             "random_state": 0},
-            {"window": 3, "hidden_size": 4, "max_epochs": 1, "output": "quantile",
-             "valid_fraction": 0.0, "update_epochs": 1, "random_state": 1},
+            {**small, "max_epochs": 2, "batch_size": 16, "random_state": 0},
+            {**smaller, "max_epochs": 1, "output": "quantile", "valid_fraction": 0.0,
+             "update_epochs": 1, "random_state": 1},
         ]
 
 
@@ -695,17 +702,6 @@ class TCNForecaster(NeuralForecaster):
                  future_X="all"):
         self._init(locals())
 
-    @classmethod
-    def get_test_params(cls, parameter_set="default"):
-        """Two tiny configurations on windows of 5 and 3, within the receptive field."""
-        return [
-            {"window": 5, "hidden_size": 8, "kernel_size": 2, "num_blocks": 2, "max_epochs": 2,
-             "batch_size": 16, "random_state": 0},
-            {"window": 3, "hidden_size": 4, "num_blocks": 1, "weight_norm": False,
-             "max_epochs": 1, "output": "quantile", "valid_fraction": 0.0, "update_epochs": 1,
-             "random_state": 1},
-        ]
-
 
 @fill_doc
 class WaveNetForecaster(NeuralForecaster):
@@ -741,17 +737,6 @@ class WaveNetForecaster(NeuralForecaster):
                  random_state=None, verbose=0, update_epochs=2, scale=True,
                  future_X="all"):
         self._init(locals())
-
-    @classmethod
-    def get_test_params(cls, parameter_set="default"):
-        """Two tiny configurations on windows of 5 and 3, within the receptive field."""
-        return [
-            {"window": 5, "hidden_size": 8, "num_layers": 2, "num_cycles": 1, "max_epochs": 2,
-             "batch_size": 16, "random_state": 0},
-            {"window": 3, "hidden_size": 4, "kernel_size": 3, "num_layers": 1, "num_cycles": 1,
-             "max_epochs": 1, "output": "quantile", "valid_fraction": 0.0, "update_epochs": 1,
-             "random_state": 1},
-        ]
 
 
 @fill_doc
@@ -795,18 +780,6 @@ class TransformerForecaster(NeuralForecaster):
                  random_state=None, verbose=0, update_epochs=2, scale=True,
                  future_X="all"):
         self._init(locals())
-
-    @classmethod
-    def get_test_params(cls, parameter_set="default"):
-        """Two tiny configurations (post-norm, mean readout and causal mask in the second)."""
-        return [
-            {"window": 5, "d_model": 8, "n_heads": 2, "num_layers": 1, "dim_feedforward": 16,
-             "max_epochs": 2, "batch_size": 16, "random_state": 0},
-            {"window": 3, "d_model": 4, "n_heads": 1, "num_layers": 1, "dim_feedforward": 8,
-             "norm": "post", "readout": "mean", "causal": True, "max_epochs": 1,
-             "output": "quantile", "valid_fraction": 0.0, "update_epochs": 1,
-             "random_state": 1},
-        ]
 
 
 @fill_doc
@@ -853,19 +826,6 @@ class PatchTSTForecaster(NeuralForecaster):
                  future_X="all"):
         self._init(locals())
 
-    @classmethod
-    def get_test_params(cls, parameter_set="default"):
-        """Two tiny configurations: end-padded patches with RevIN, and plain patches without."""
-        return [
-            {"window": 5, "patch_len": 2, "stride": 1, "d_model": 8, "n_heads": 2,
-             "num_layers": 1, "dim_feedforward": 16, "max_epochs": 2, "batch_size": 16,
-             "random_state": 0},
-            {"window": 3, "patch_len": 2, "stride": 1, "padding_patch": None, "d_model": 4,
-             "n_heads": 1, "num_layers": 1, "dim_feedforward": 8, "revin": False,
-             "max_epochs": 1, "output": "quantile", "valid_fraction": 0.0, "update_epochs": 1,
-             "random_state": 1},
-        ]
-
 
 @fill_doc
 class AutoformerForecaster(NeuralForecaster):
@@ -909,17 +869,6 @@ class AutoformerForecaster(NeuralForecaster):
                  random_state=None, verbose=0, update_epochs=2, scale=True,
                  future_X="all"):
         self._init(locals())
-
-    @classmethod
-    def get_test_params(cls, parameter_set="default"):
-        """Two tiny configurations; the second's moving average is clamped to its window."""
-        return [
-            {"window": 5, "d_model": 8, "num_layers": 1, "dim_feedforward": 16,
-             "moving_avg": 3, "max_epochs": 2, "batch_size": 16, "random_state": 0},
-            {"window": 3, "d_model": 4, "num_layers": 1, "dim_feedforward": 8, "factor": 2.0,
-             "max_epochs": 1, "output": "quantile", "valid_fraction": 0.0, "update_epochs": 1,
-             "random_state": 1},
-        ]
 
 
 @fill_doc
@@ -968,17 +917,6 @@ class NBEATSForecaster(NeuralForecaster):
                  device="auto", random_state=None, verbose=0, update_epochs=2, scale=True,
                  future_X="all"):
         self._init(locals())
-
-    @classmethod
-    def get_test_params(cls, parameter_set="default"):
-        """Two tiny configurations: generic, and interpretable with a quantile head."""
-        return [
-            {"window": 5, "hidden_size": 8, "num_blocks": 2, "num_layers": 2, "max_epochs": 2,
-             "batch_size": 16, "random_state": 0},
-            {"window": 6, "stacks": ("trend", "seasonality"), "hidden_size": 4, "num_blocks": 1,
-             "num_layers": 1, "max_epochs": 1, "output": "quantile", "valid_fraction": 0.0,
-             "update_epochs": 1, "random_state": 1},
-        ]
 
 
 @fill_doc
@@ -1081,13 +1019,3 @@ class TFTForecaster(NeuralForecaster):
                  device="auto", random_state=None, verbose=0, update_epochs=2, scale=True,
                  future_X="all"):
         self._init(locals())
-
-    @classmethod
-    def get_test_params(cls, parameter_set="default"):
-        """Two tiny configurations that keep sktime's conformance suite to seconds."""
-        return [
-            {"window": 5, "hidden_size": 8, "n_heads": 2, "max_epochs": 2, "batch_size": 16,
-             "random_state": 0},
-            {"window": 3, "hidden_size": 4, "n_heads": 1, "max_epochs": 1, "output": "quantile",
-             "valid_fraction": 0.0, "update_epochs": 1, "random_state": 1},
-        ]

@@ -12,7 +12,8 @@ from torch import nn
 
 from skfin import forecasting, nets, regressors
 
-__all__ = ["Architecture", "ARCHITECTURES", "get", "all_regressors", "all_forecasters"]
+__all__ = ["Architecture", "ARCHITECTURES", "get", "all_regressors", "all_forecasters",
+           "tiny_params"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,10 @@ class Architecture:
         recurrent, convolutional, attention, basis, state-space, dynamics or ensemble.
     tags : dict
         Capabilities, e.g. ``{"explain": True}`` when the net has ``explain``.
+    test_params : tuple of two dicts
+        The net's sizes (and window) for two tiny configurations; the faces' conformance
+        tests (sktime's ``get_test_params``) add the training settings. The default
+        suits nets sized by ``hidden_size`` and ``num_layers``.
     """
 
     name: str
@@ -39,6 +44,8 @@ class Architecture:
     forecaster: type
     family: str
     tags: dict = field(default_factory=dict)
+    test_params: tuple = ({"window": 5, "hidden_size": 8, "num_layers": 1},
+                          {"window": 3, "hidden_size": 4})
 
 
 ARCHITECTURES: tuple[Architecture, ...] = (
@@ -54,29 +61,65 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                  forecasting.ResidualLSTMForecaster, "recurrent"),
     Architecture("multitask", nets.MultiTaskNet, regressors.MultiTaskRegressor,
                  forecasting.MultiTaskForecaster, "recurrent",
-                 {"explain": True, "multi_asset": True}),
+                 {"explain": True}),
     Architecture("bayesian_lstm", nets.BayesianLSTM, regressors.BayesianLSTMRegressor,
                  forecasting.BayesianLSTMForecaster, "recurrent", {"mc_dropout": True}),
     Architecture("cnn_lstm", nets.CNNLSTM, regressors.CNNLSTMRegressor,
                  forecasting.CNNLSTMForecaster, "convolutional"),
     Architecture("tcn", nets.TCN, regressors.TCNRegressor, forecasting.TCNForecaster,
-                 "convolutional"),
+                 "convolutional",
+                 test_params=(
+                     {"window": 5, "hidden_size": 8, "kernel_size": 2, "num_blocks": 2},
+                     {"window": 3, "hidden_size": 4, "num_blocks": 1, "weight_norm": False},
+                 )),
     Architecture("wavenet", nets.WaveNet, regressors.WaveNetRegressor,
-                 forecasting.WaveNetForecaster, "convolutional"),
+                 forecasting.WaveNetForecaster, "convolutional",
+                 test_params=(
+                     {"window": 5, "hidden_size": 8, "num_layers": 2, "num_cycles": 1},
+                     {"window": 3, "hidden_size": 4, "kernel_size": 3, "num_layers": 1,
+                      "num_cycles": 1},
+                 )),
     Architecture("nbeats", nets.NBEATS, regressors.NBEATSRegressor,
-                 forecasting.NBEATSForecaster, "basis", {"explain": True}),
+                 forecasting.NBEATSForecaster, "basis", {"explain": True},
+                 test_params=(
+                     {"window": 5, "hidden_size": 8, "num_blocks": 2, "num_layers": 2},
+                     {"window": 6, "stacks": ("trend", "seasonality"), "hidden_size": 4,
+                      "num_blocks": 1, "num_layers": 1},
+                 )),
     Architecture("transformer", nets.Transformer, regressors.TransformerRegressor,
-                 forecasting.TransformerForecaster, "attention"),
+                 forecasting.TransformerForecaster, "attention",
+                 test_params=(
+                     {"window": 5, "d_model": 8, "n_heads": 2, "num_layers": 1,
+                      "dim_feedforward": 16},
+                     {"window": 3, "d_model": 4, "n_heads": 1, "num_layers": 1,
+                      "dim_feedforward": 8, "norm": "post", "readout": "mean", "causal": True},
+                 )),
     Architecture("patchtst", nets.PatchTST, regressors.PatchTSTRegressor,
-                 forecasting.PatchTSTForecaster, "attention"),
+                 forecasting.PatchTSTForecaster, "attention",
+                 test_params=(
+                     {"window": 5, "patch_len": 2, "stride": 1, "d_model": 8, "n_heads": 2,
+                      "num_layers": 1, "dim_feedforward": 16},
+                     {"window": 3, "patch_len": 2, "stride": 1, "padding_patch": None,
+                      "d_model": 4, "n_heads": 1, "num_layers": 1, "dim_feedforward": 8,
+                      "revin": False},
+                 )),
     Architecture("autoformer", nets.Autoformer, regressors.AutoformerRegressor,
-                 forecasting.AutoformerForecaster, "attention", {"explain": True}),
+                 forecasting.AutoformerForecaster, "attention", {"explain": True},
+                 test_params=(
+                     {"window": 5, "d_model": 8, "num_layers": 1, "dim_feedforward": 16,
+                      "moving_avg": 3},
+                     {"window": 3, "d_model": 4, "num_layers": 1, "dim_feedforward": 8,
+                      "factor": 2.0},
+                 )),
     # The paper trains quantiles, but the faces default to output="point" like every other
     # estimator (same scoring in grid searches, sklearn's checks on the defaults); pass
     # output="quantile" for the paper's set-up.
     Architecture("tft", nets.TFT, regressors.TFTRegressor, forecasting.TFTForecaster,
-                 "attention", {"explain": True, "native_covariates": True,
-                               "quantile_default": False}),
+                 "attention", {"explain": True, "native_covariates": True},
+                 test_params=(
+                     {"window": 5, "hidden_size": 8, "n_heads": 2},
+                     {"window": 3, "hidden_size": 4, "n_heads": 1},
+                 )),
 )
 
 
@@ -102,3 +145,23 @@ def all_regressors() -> list[type]:
 def all_forecasters() -> list[type]:
     """The sktime face of every registered architecture."""
     return [a.forecaster for a in ARCHITECTURES]
+
+
+def tiny_params(face: type) -> tuple[dict, dict]:
+    """The registry's two tiny configurations of the architecture behind ``face``.
+
+    A face that is not registered (a user's subclass of a face, say) gets the default
+    configurations of :class:`Architecture` filtered to its own parameters.
+
+    Examples
+    --------
+    >>> from skfin.forecasting import TCNForecaster
+    >>> tiny_params(TCNForecaster)[0]
+    {'window': 5, 'hidden_size': 8, 'kernel_size': 2, 'num_blocks': 2}
+    """
+    for arch in ARCHITECTURES:
+        if face in (arch.regressor, arch.forecaster):
+            return arch.test_params
+    names = set(face().get_params())
+    return tuple({k: v for k, v in config.items() if k in names}
+                 for config in Architecture.__dataclass_fields__["test_params"].default)

@@ -57,3 +57,34 @@ def test_faces_document_each_net_parameter_once_from_the_net(arch):
             assert len(lines) == 1, (face.__name__, name, lines)
             default = face().get_params()[name]
             assert lines[0].endswith(f"default={_default_text(default)}"), lines[0]
+
+
+#: Every tag the registry uses, and what it promises (checked below).
+TAGS = {"explain", "mc_dropout", "native_covariates"}
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES, ids=lambda a: a.name)
+def test_tags_are_known_and_true(arch, real_batch):
+    from skfin.nets import reads_covariates
+
+    assert set(arch.tags) <= TAGS, set(arch.tags) - TAGS
+    x, _ = real_batch                                          # [64, 20, 2] real windows
+    explain = arch.tags.get("explain", False)
+    kwargs = {"attention": True} if explain == "attention=True" else {}
+    net = arch.net(n_features=2, window=20, horizon=1, n_targets=1, **kwargs).eval()
+    if explain:
+        parts = net.explain(x)
+        assert parts and all(v.shape[0] == len(x) for v in parts.values())
+    else:
+        assert not hasattr(net, "explain")
+    uncertainty = arch.regressor().get_params()["uncertainty"]
+    assert (uncertainty == "mc_dropout") == bool(arch.tags.get("mc_dropout"))
+    assert reads_covariates(arch.net) == bool(arch.tags.get("native_covariates"))
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES, ids=lambda a: a.name)
+def test_test_params_are_valid_for_both_faces(arch):
+    for config in arch.forecaster.get_test_params():
+        for face in (arch.regressor, arch.forecaster):
+            names = set(face().get_params())
+            check_parameters(face(**{k: v for k, v in config.items() if k in names}), arch.net)
