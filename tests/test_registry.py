@@ -4,8 +4,8 @@ import inspect
 
 import pytest
 
-from skfin.engine.estimator import (_CONTRACT_ARGS, PARAMETER_CONSTRAINTS, _default_text,
-                                    check_parameters)
+from skfin._docs import _default_text
+from skfin.engine.estimator import _CONTRACT_ARGS, PARAMETER_CONSTRAINTS, check_parameters
 from skfin.registry import ARCHITECTURES
 
 #: Deliberate differences between a face's default and its net's, with the reason.

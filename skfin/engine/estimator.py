@@ -30,6 +30,7 @@ from skfin.engine.device import resolve_device
 from skfin.engine.net import SkfinNet
 from skfin.engine.sampling import dropout_rate, mc_dropout, mixture_quantiles
 from skfin.losses import POINT_LOSSES, loss_for
+from skfin._docs import fill
 from skfin.nets.covariates import Covariates, reads_covariates
 from skfin.nets.heads import OUTPUTS
 
@@ -169,13 +170,6 @@ _DOC_FRAGMENTS = {
 }
 
 
-_PARAM_LINE = re.compile(r"^(    (\w+) : .*, default=)(.+)$", re.MULTILINE)
-
-
-def _default_text(value) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
-
-
 _ENTRY = re.compile(r"^    (\w+(?:, \w+)*) :")
 
 
@@ -221,17 +215,7 @@ def fill_doc(cls):
     """
     if "{net_params}" in cls.__doc__:
         cls.__doc__ = cls.__doc__.replace("    {net_params}", net_parameters_doc(cls._net))
-    for name, text in _DOC_FRAGMENTS.items():
-        cls.__doc__ = cls.__doc__.replace("    {" + name + "}", text)
-    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
-                if p.default is not inspect.Parameter.empty}
-
-    def own_default(match: re.Match) -> str:
-        name = match.group(2)
-        return match.group(0) if name not in defaults else match.group(1) + _default_text(defaults[name])
-
-    cls.__doc__ = _PARAM_LINE.sub(own_default, cls.__doc__)
-    return cls
+    return fill(cls, _DOC_FRAGMENTS)
 
 
 def as_numeric(frame: pd.DataFrame, what: str) -> pd.DataFrame:

@@ -8,8 +8,9 @@ it stands in a docstring.
 
 from __future__ import annotations
 
+from skfin._docs import fill
+
 import inspect
-import re
 
 __all__ = ["fill_doc"]
 
@@ -95,12 +96,6 @@ _FRAGMENTS = {
     {values}""",
 }
 
-_PARAM_LINE = re.compile(r"^(    (\w+) : .*, default=)(.+)$", re.MULTILINE)
-_UNFILLED = re.compile(r"^ *\{\w+\}$", re.MULTILINE)
-
-
-def _default_text(value) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def fill_doc(obj=None, /, **own):
@@ -133,33 +128,6 @@ def fill_doc(obj=None, /, **own):
     """
     if obj is None:
         return lambda o: fill_doc(o, **own)
-    return _fill(obj, _FRAGMENTS, own)
+    return fill(obj, _FRAGMENTS, own)
 
 
-def _fill(obj, fragments: dict, own: dict | None = None):
-    """The mechanism of :func:`skfin.engine.estimator.fill_doc`, for any fragments.
-
-    ``engine.estimator.fill_doc(cls)`` is ``_fill(cls, _DOC_FRAGMENTS)``; this one also
-    takes functions, per-docstring values and rejects a key with no fragment.
-    """
-    doc = obj.__doc__
-    for key, text in fragments.items():
-        doc = doc.replace("    {" + key + "}", text)
-    for key, text in (own or {}).items():
-        doc = doc.replace("{" + key + "}", text)
-    unfilled = _UNFILLED.search(doc)
-    if unfilled:
-        raise ValueError(f"{obj.__qualname__}'s docstring names no known fragment: "
-                         f"{unfilled.group().strip()}.")
-    signature = inspect.signature(obj.__init__ if inspect.isclass(obj) else obj)
-    defaults = {name: p.default for name, p in signature.parameters.items()
-                if p.default is not inspect.Parameter.empty}
-
-    def own_default(match: re.Match) -> str:
-        name = match.group(2)
-        if name not in defaults:
-            return match.group(0)
-        return match.group(1) + _default_text(defaults[name])
-
-    obj.__doc__ = _PARAM_LINE.sub(own_default, doc)
-    return obj
