@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 from sktime.forecasting.base import BaseForecaster
 
+from skfin._checks import check_finite
+
 __all__ = ["GARCHVolatilityForecaster", "BASELINES", "make_baseline"]
 
 
@@ -195,12 +197,7 @@ class GARCHVolatilityForecaster(BaseForecaster):
             raise ValueError(f"returns_column={col!r} is not a column of X; X has "
                              f"{list(X.columns)}.")
         values = pd.to_numeric(r, errors="coerce").astype(float)
-        bad = ~np.isfinite(values.to_numpy())
-        if bad.any():
-            raise ValueError(
-                f"The returns in X contain NaN or inf ({int(bad.sum())} value(s), first at "
-                f"{values.index[int(np.argmax(bad))]}). Drop or fill them first."
-            )
+        check_finite(values.to_numpy(), "X's returns column", [r.name], values.index)
         return values
 
     # -- sktime hooks ----------------------------------------------------------------

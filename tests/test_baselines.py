@@ -112,7 +112,7 @@ def test_bad_inputs_say_what_to_fix():
         GARCHVolatilityForecaster(returns_column="x").fit(rv, X=X, fh=[1])
     gap = X.copy()
     gap.iloc[10, 0] = np.inf
-    with pytest.raises(ValueError, match="contain NaN or inf"):
+    with pytest.raises(ValueError, match="returns column contains NaN or inf"):
         GARCHVolatilityForecaster().fit(rv, X=gap, fh=[1])
     with pytest.raises(ValueError, match="'mean' parameter"):
         GARCHVolatilityForecaster(mean="AR").fit(rv, X=X, fh=[1])

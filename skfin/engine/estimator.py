@@ -30,6 +30,7 @@ from skfin.engine.device import resolve_device
 from skfin.engine.net import SkfinNet
 from skfin.engine.sampling import dropout_rate, mc_dropout, mixture_quantiles
 from skfin.losses import POINT_LOSSES, loss_for
+from skfin._checks import check_finite
 from skfin._docs import fill
 from skfin.nets.covariates import Covariates, reads_covariates
 from skfin.nets.heads import OUTPUTS
@@ -228,34 +229,6 @@ def as_numeric(frame: pd.DataFrame, what: str) -> pd.DataFrame:
             f"{[str(dt) for _, dt in bad]}). Encode or drop them before fitting."
         )
     return frame
-
-
-def check_finite(values: np.ndarray, what: str, columns=None, index=None) -> None:
-    """Raise a ValueError naming the first NaN/inf: its column and row (or date).
-
-    Examples
-    --------
-    >>> from skfin.datasets import load_wti
-    >>> wti = load_wti()
-    >>> check_finite(wti.to_frame().to_numpy(), "y", ["WTI"], wti.index)
-    Traceback (most recent call last):
-    ...
-    ValueError: y contains NaN or inf: 290 value(s), first in column 'WTI' at row 32 (1986-02-17). ...
-    """
-    values = np.asarray(values)
-    bad = ~np.isfinite(values)
-    if not bad.any():
-        return
-    flat = bad.reshape(len(values), -1)
-    row = int(np.argmax(flat.any(axis=1)))
-    col = int(np.argmax(flat[row]))
-    name = columns[col] if columns is not None and col < len(columns) else col
-    when = f" ({index[row].date() if hasattr(index[row], 'date') else index[row]})" if index is not None else ""
-    raise ValueError(
-        f"{what} contains NaN or inf: {int(bad.sum())} value(s), first in column {name!r} at "
-        f"row {row}{when}. Fill or drop them first (e.g. .ffill(), or a transformer's "
-        "fill= option); skfin never fills silently."
-    )
 
 
 def check_levels(values, name: str = "alpha") -> list[float]:

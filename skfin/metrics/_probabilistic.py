@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from skfin.engine.estimator import check_finite
+from skfin._checks import check_finite
 from skfin.metrics._docs import fill_doc
 from skfin.metrics._validation import _as_2d, _values
 

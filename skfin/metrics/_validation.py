@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from skfin.engine.estimator import check_finite
+from skfin._checks import check_finite
 
 
 def _values(y, name: str, func: str) -> np.ndarray:
