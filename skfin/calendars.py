@@ -22,8 +22,12 @@ with :func:`numpy.busday_count` instead; every other frequency goes to sktime un
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 import numpy as np
 import pandas as pd
@@ -186,18 +190,19 @@ def _custom_freq(fh):
     return freq if isinstance(freq, pd.offsets.CustomBusinessDay) else None
 
 
-def _patch_sktime() -> None:
+#: The sktime module whose horizon arithmetic :func:`_patch_sktime` adapts.
+_SKTIME_FH = "sktime.forecasting.base._fh"
+
+
+def _patch_sktime(_fh) -> None:
     """Let sktime place and count trading days of a ``CustomBusinessDay`` frequency.
 
     Two places in sktime 1.2 lose the holidays: ``_to_absolute`` rebuilds the offset from
     its string alias (``"C"``, a weekday calendar without holidays), and
     ``to_absolute_int`` converts dates to periods, which a custom business day has not.
+    ``_fh`` is the executed ``sktime.forecasting.base._fh`` module.
     """
-    try:
-        from sktime.forecasting.base import ForecastingHorizon
-        from sktime.forecasting.base import _fh
-    except ImportError:  # pragma: no cover - sktime is a core dependency
-        return
+    ForecastingHorizon = _fh.ForecastingHorizon
     original = ForecastingHorizon.to_absolute_int
     if getattr(original, "_skfin_trading_days", False):
         return
@@ -233,4 +238,43 @@ def _patch_sktime() -> None:
     ForecastingHorizon.to_absolute_int = to_absolute_int
 
 
-_patch_sktime()
+class _PatchSktimeOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Apply :func:`_patch_sktime` right after sktime's horizon module is executed.
+
+    Importing sktime costs about as much as importing torch, and the sklearn face never
+    needs it: so skfin does not import it. Whoever does (skfin's forecasters, sktime's own)
+    finds its horizon module already patched, because this finder, first on
+    ``sys.meta_path`` until then, wraps that module's loader once and then steps aside.
+    """
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != _SKTIME_FH:
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)           # once: later look-ups are sktime's own
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        self.loader = spec.loader
+        spec.loader = self
+        return spec
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        _patch_sktime(module)
+
+
+def _patch_sktime_when_imported() -> None:
+    """Patch sktime's horizon now if it is loaded, else as soon as anything imports it."""
+    module = sys.modules.get(_SKTIME_FH)
+    if module is not None:
+        _patch_sktime(module)
+    elif not any(isinstance(f, _PatchSktimeOnImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _PatchSktimeOnImport())
+
+
+_patch_sktime_when_imported()

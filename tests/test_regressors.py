@@ -108,11 +108,9 @@ def test_validation_tail_early_stopping_restores_best_weights(sp500_xy):
     assert len(history) < 60                        # stopped early
     best = int(np.argmin(losses))
     assert losses[best] < losses[-1]                # the last epoch was not the best ...
-    data = model._dataset(X.iloc[-1500:].to_numpy(np.float32),
-                          y.iloc[-1500:].to_numpy(np.float32)[:, None, None])
-    valid = model.net_.train_split(data)[1]
-    score = model.net_.get_loss(model._forward(valid), valid[torch.arange(len(valid))][1]).item()
-    assert score == pytest.approx(losses[best], rel=1e-4)   # ... and the best one is loaded
+    valid = model.net_.train_split.positions(1500)[1]          # the validation tail's rows
+    errors = model.predict(X.iloc[-1500:])[valid] - y.iloc[-1500:].to_numpy()[valid]
+    assert np.mean(errors ** 2) == pytest.approx(losses[best], rel=1e-4)  # ... it is loaded
 
 
 def test_quiet_by_default_and_progress_bar_when_verbose(small, capsys, tmp_path, monkeypatch):
@@ -246,20 +244,20 @@ def test_validation_loss_is_the_weighted_mean_of_the_tail(small):
     X, y = small
     weight = np.where(np.arange(len(y)) % 3 == 0, 0.0, 1.0 + np.arange(len(y)) / len(y))
     model = MLPRegressor(**FAST, patience=None).fit(X, y, sample_weight=weight)
-    data = model._dataset(X.to_numpy(np.float32), y.to_numpy(np.float32)[:, None, None],
-                          weights=weight)
-    valid = model.net_.train_split(data)[1]
-    w = valid.sample_weights().numpy().astype(float)
-    truth = valid[torch.arange(len(valid))][1].numpy()[:, 0, 0]
-    squared = (model._point(model._forward(valid))[:, 0, 0] - truth) ** 2
+    valid = model.net_.train_split.positions(len(y))[1]         # the validation tail's rows
+    w = weight[valid]
+    truth = y.to_numpy(np.float32)[valid]                        # what the net trained on
+    point = model.predict(X)[valid]
+    squared = (point - truth) ** 2
     weighted, unweighted = np.sum(w * squared) / np.sum(w), squared.mean()
     recorded = model.net_.history[-1, "valid_loss"]
     assert recorded == pytest.approx(weighted, rel=1e-5)
     assert recorded != pytest.approx(unweighted, rel=1e-3)
     # Point-model intervals are calibrated on the tail's samples with positive weight.
-    residuals = truth - model._point(model._forward(valid))[:, 0, 0]
+    residuals = truth - point
     assert 0 < (w > 0).sum() < len(w)
-    np.testing.assert_allclose(model.residuals_[:, 0, 0], residuals[w > 0], rtol=1e-6)
+    np.testing.assert_allclose(model.residuals_[:, 0, 0], residuals[w > 0], rtol=1e-6,
+                               atol=1e-6)
 
 
 def test_warm_up_rows_drop_their_weights(sp500):
@@ -448,3 +446,23 @@ def test_incremental_training_leaves_the_global_rng_alone(small):
     model = MLPRegressor(**FAST).partial_fit(X, y).partial_fit(X, y)
     model.set_params(warm_start=True).fit(X, y)
     torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_the_sklearn_face_does_not_import_sktime():
+    """sktime costs about an ``import torch``; its trading-day shim waits until it is used."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+from skfin.datasets import load_msft
+from skfin.regressors import LSTMRegressor
+assert not [m for m in sys.modules if m.startswith("sktime")], "sktime was imported"
+from sktime.forecasting.naive import NaiveForecaster   # imported later: still patched
+from sktime.forecasting.base import ForecastingHorizon
+assert ForecastingHorizon.to_absolute_int._skfin_trading_days
+close = load_msft()["Close"].iloc[-300:]
+days = NaiveForecaster().fit(close, fh=[1, 2]).predict().index.strftime("%a %d %b").tolist()
+assert days == ["Mon 13 Nov", "Tue 14 Nov"], days
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)

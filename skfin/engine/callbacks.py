@@ -30,7 +30,7 @@ class DivergenceGuard(Callback):
         self.initial_weights_ = deepcopy(net.module_.state_dict())
 
     def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
-        if loss is not None and not bool(loss.isfinite()):
+        if loss is not None and not math.isfinite(loss.item()):
             self._stop(net, "train" if training else "valid")
 
     def on_epoch_end(self, net, **kwargs):

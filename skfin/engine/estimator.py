@@ -412,7 +412,8 @@ class NeuralEstimatorMixin:
 
     def _train(self, dataset: WindowDataset, *, n_features, window, horizon, n_targets,
                **module_args) -> None:
-        """Fit a fresh engine on ``dataset``; set ``net_`` (and ``residuals_`` for point heads).
+        """Fit a fresh engine on ``dataset``; set ``net_`` (and, for point heads, what
+        ``residuals_`` is computed from on first use: :meth:`_calibrate`).
 
         ``module_args`` are further contract arguments of the net that the face reads from
         the data (e.g. ``n_future`` for the TFT's known-future covariates). With a face's
@@ -443,7 +444,8 @@ class NeuralEstimatorMixin:
 
         Without a fitted ``net_``, a fresh engine is built and initialised first. Either way
         :meth:`_finetune` runs the epochs: no validation tail, early stopping or schedule.
-        Point-model intervals then come from the residuals on ``dataset``.
+        Point-model intervals then come from the residuals on ``dataset`` (computed on first
+        use, see :meth:`_calibrate`).
         """
         if getattr(self, "net_", None) is None:
             with warnings.catch_warnings():       # the validation tail is not used here
@@ -454,27 +456,36 @@ class NeuralEstimatorMixin:
             with net._seeded():                   # seeded, and the global RNG left alone
                 net.initialize()
             self.net_ = net
-        self._finetune(dataset, epochs)
-        self._calibrate(dataset)
+        self._finetune(dataset, epochs, calibrate=True)
 
     def _calibrate(self, dataset: WindowDataset) -> None:
-        """Set ``residuals_`` (point heads): :meth:`_calibration_residuals`, zero weights left out.
+        """Keep what the point-model residuals need; ``residuals_`` computes them on first use.
 
-        A sample with zero weight is not trained or validated on, so it does not calibrate
-        the intervals either; the other residuals count once each.
+        The residuals ``y - point`` are taken on the validation tail of ``dataset`` (on all
+        of it when the engine had no validation tail), with the fitted weights as they are
+        now. A sample with zero weight is not trained or validated on, so it does not
+        calibrate the intervals either; the other residuals count once each.
+
+        Nothing is computed here: a fit that never asks for intervals skips the forward
+        pass. Kept are the engine, the calibration windows (a copy of just the rows they
+        read, not the training data), their targets and the ``uncertainty`` and
+        ``n_samples`` of this fit; :meth:`_calibration_residuals` computes the residuals
+        from them on the first ``residuals_`` read (``predict_interval``,
+        ``predict_quantiles``, pickling, or :meth:`_finetune` before it moves the weights).
         """
         if self.output != "point":
-            self.residuals_ = None
+            self._calibration = None
             return
-        residuals = self._calibration_residuals(dataset)
-        weights = dataset.sample_weights()
-        if weights is not None:
-            weights = weights.cpu().numpy()
-            split = self.net_.train_split
-            if split is not None:                 # the validation tail was used
-                weights = weights[split.positions(len(dataset))[1]]
-            residuals = residuals[weights > 0]
-        self.residuals_ = residuals
+        split = self.net_.train_split
+        part = split(dataset)[1] if split is not None else dataset
+        truth = part[torch.arange(len(part))][1].cpu().numpy()          # [n, H, T]
+        weights = part.sample_weights()
+        keep = None if weights is None else (weights > 0).cpu().numpy()
+        pending = _PendingResiduals(
+            self.net_, _compact_windows(part), truth, keep, self.uncertainty, self.n_samples)
+        if self.uncertainty == "mc_dropout" and dropout_rate(self.net_.module_) == 0:
+            pending.residuals(self)       # nothing to sample: fail at fit, saying how to fix it
+        self._calibration = pending
 
     def _continue_from(self, previous: SkfinNet, net: SkfinNet) -> None:
         """Start ``net`` (built from the current hyperparameters) where ``previous`` stopped.
@@ -537,27 +548,67 @@ class NeuralEstimatorMixin:
                 UserWarning, stacklevel=4,
             )
 
-    def _finetune(self, dataset: WindowDataset, epochs: int) -> None:
+    def _finetune(self, dataset: WindowDataset, epochs: int, *, calibrate: bool = False) -> None:
         """Continue training the fitted weights for ``epochs`` epochs on all of ``dataset``.
 
         No validation, early stopping or LR schedule: the learning rate is the base ``lr``.
-        Sample weights carried by ``dataset`` weight the loss, as in :meth:`_train`.
+        Sample weights carried by ``dataset`` weight the loss, as in :meth:`_train`. The
+        engine is reconfigured through skorch's ``set_params``. With ``calibrate=True``,
+        point-model intervals then come from the residuals on ``dataset``
+        (:meth:`_calibrate`); otherwise they keep the residuals of the weights they were
+        calibrated with, computed now if still pending, before the weights move.
         """
         self._check_sample_weights(dataset, None)
+        pending = vars(self).get("_calibration")
+        if pending is not None and not calibrate:
+            pending.residuals(self)
         net = self.net_
-        net.train_split = None
-        net.callbacks_ = [(name, cb) for name, cb in net.callbacks_
-                          if name not in ("early_stopping", "lr_schedule", "progress")]
-        for group in net.optimizer_.param_groups:
-            group["lr"] = self.lr
+        dropped = {f"callbacks__{name}": None for name, _ in net.callbacks_
+                   if name in ("early_stopping", "lr_schedule", "progress")}
+        net.set_params(lr=self.lr, train_split=None, **dropped)
+        if dropped:
+            # skorch's set_params leaves a callback set to None in callbacks_ of an
+            # initialised net (where training would call it); rebuild the list without it.
+            net.initialize_callbacks()
         net.partial_fit(dataset, epochs=epochs)
+        if calibrate:
+            self._calibrate(dataset)
 
-    def _calibration_residuals(self, dataset: WindowDataset) -> np.ndarray:
-        """Residuals ``y - point`` ``[n, H, T]`` on the validation tail (else the train set)."""
-        split = self.net_.train_split
-        part = split(dataset)[1] if split is not None else dataset
-        truth = part[torch.arange(len(part))][1].cpu().numpy()
-        return truth - self._point(self._forward(part))
+    def _calibration_residuals(self, net: SkfinNet, windows: WindowDataset, truth: np.ndarray,
+                               keep: np.ndarray | None, uncertainty: str,
+                               n_samples: int) -> np.ndarray:
+        """Residuals ``y - point`` ``[n, H, T]`` of ``net`` on ``windows``, zero weights left out.
+
+        The point forecast is the one ``predict`` gave with the settings of the fit that
+        calibrated (``uncertainty``, ``n_samples``), even if they were changed since.
+        """
+        face = self
+        if net is not self.net_ or (uncertainty, n_samples) != (self.uncertainty, self.n_samples):
+            face = object.__new__(type(self))      # a per-call view: self is left unchanged
+            face.__dict__.update(vars(self), net_=net, uncertainty=uncertainty,
+                                 n_samples=n_samples)
+        residuals = truth - face._point(face._forward(windows))
+        return residuals if keep is None else residuals[keep]
+
+    @property
+    def residuals_(self) -> np.ndarray | None:
+        """Residuals ``y - point`` ``[n, H, T]`` behind point-model intervals (else None).
+
+        Computed from the calibration windows on first read (:meth:`_calibrate`), then kept.
+        """
+        try:
+            pending = vars(self)["_calibration"]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute 'residuals_'") from None
+        return None if pending is None else pending.residuals(self)
+
+    def __getstate__(self):
+        # Pickles and deep copies carry the residuals, not the windows they come from.
+        state = dict(super().__getstate__())
+        if state.get("_calibration") is not None:
+            state["_calibration"].residuals(self)
+        return state
 
     # -- prediction ------------------------------------------------------------------
     def _forward(self, dataset: WindowDataset) -> torch.Tensor:
@@ -623,3 +674,51 @@ class NeuralEstimatorMixin:
         point = self.net_.module_.head.point(params).double().numpy()  # [S, n, H, T]
         offsets = np.quantile(self.residuals_, grid, axis=0)            # [M, H, T]
         return point[..., None] + np.moveaxis(offsets, 0, -1)
+
+
+class _PendingResiduals:
+    """Point-model calibration residuals, computed once on first use.
+
+    Holds the arguments of :meth:`NeuralEstimatorMixin._calibration_residuals` until
+    :meth:`residuals` runs it, then only its result: that is also all it pickles once
+    computed. Two threads asking at once may both compute; they get the same values
+    (the forward pass is deterministic) and the same array (``dict.setdefault``).
+    """
+
+    def __init__(self, net, windows, truth, keep, uncertainty, n_samples):
+        self.inputs = (net, windows, truth, keep, uncertainty, n_samples)
+
+    def residuals(self, face) -> np.ndarray:
+        value = self.__dict__.get("value")
+        if value is not None:
+            return value
+        inputs = self.inputs
+        if inputs is None:                        # another thread has just computed them
+            return self.__dict__["value"]
+        value = self.__dict__.setdefault("value", face._calibration_residuals(*inputs))
+        self.inputs = None                        # let the engine and the windows go
+        return value
+
+    def __getstate__(self):
+        return {"value": self.value, "inputs": None} if "value" in self.__dict__ else self.__dict__
+
+
+def _compact_windows(part: WindowDataset) -> WindowDataset:
+    """The windows of ``part`` on only the rows they read (no targets or weights).
+
+    ``part`` (a validation tail) shares the whole training tensor; this keeps a copy of
+    its own rows instead, so a fitted estimator does not hold on to the training data.
+    """
+    ends = part.ends
+    first, last = int(ends.min()), int(ends.max())
+    start = first if part.features.ndim == 3 else max(0, first - part.window + 1)
+
+    def rows(values, stop):
+        kept = values[start:stop]
+        return kept.clone() if len(kept) < len(values) else kept
+
+    future = None
+    if part.future is not None:                                    # read at ends + offsets
+        future = rows(part.future, last + int(part.target_offsets.max()) + 1)
+    return WindowDataset(rows(part.features, last + 1), ends - start, part.window,
+                         target_offsets=part.target_offsets, future=future)

@@ -11,23 +11,29 @@ What it changes in skorch, and why:
 * per-sample weights carried by the batch (``"sample_weight"``, see
   :class:`~skfin.engine.data.WindowDataset`) reach the criterion on training and
   validation batches alike, and never the net;
-* quiet unless asked: skorch's epoch table only when ``verbose >= 2``.
+* quiet unless asked: skorch's epoch table only when ``verbose >= 2``;
+* less work per batch than skorch's loop, for the same results: the train/eval mode is
+  set when it changes rather than on every batch (a walk over every submodule), and the
+  learnable parameters handed to ``on_grad_computed`` are listed once per epoch.
 
 Early stopping, gradient clipping and LR schedules are skorch callbacks, configured by
-:func:`skfin.engine.estimator.build_engine`.
+:meth:`skfin.engine.estimator.NeuralEstimatorMixin._build_engine`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
+import math
 from collections.abc import Mapping
 
 import torch
 from skorch import NeuralNet
-from skorch.utils import to_tensor
+from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator, to_tensor
 
-from skfin.engine.data import batch_loader
+from skfin.engine.data import WindowDataset, batch_loader
 
 __all__ = ["SkfinNet"]
 
@@ -97,6 +103,8 @@ class SkfinNet(NeuralNet):
     def get_iterator(self, dataset, training=False):
         if training:
             generator = torch.Generator().manual_seed(int(torch.randint(2**62, ()).item()))
+            if isinstance(dataset, WindowDataset):
+                return _ShuffledBatches(dataset, self.batch_size, generator)
             return batch_loader(dataset, self.batch_size, shuffle=True, generator=generator)
         # Inference and validation read consecutive slices; a DataLoader would only add
         # per-call set-up cost (it dominated single-window predict latency).
@@ -122,6 +130,43 @@ class SkfinNet(NeuralNet):
             loss = loss + auxiliary(to_tensor(y_true, device=self.device), **extra)
         return loss
 
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if training and step_fn == self.train_step:
+            # The parameters that on_grad_computed hands the callbacks (gradient clipping),
+            # listed once per epoch; skorch's train_step lists them on every batch.
+            step_fn = functools.partial(self._train_step, list(self.get_all_learnable_params()))
+        return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+
+    def train_step(self, batch, **fit_params):
+        return self._train_step(list(self.get_all_learnable_params()), batch, **fit_params)
+
+    def _train_step(self, named_parameters, batch, **fit_params):
+        """skorch's ``train_step``, given the learnable ``(name, parameter)`` pairs."""
+        accumulator = self.get_train_step_accumulator()
+
+        def step_fn():
+            self._zero_grad_optimizer()
+            step = self.train_step_single(batch, **fit_params)
+            accumulator.store_step(step)
+            self.notify("on_grad_computed", named_parameters=TeeGenerator(iter(named_parameters)),
+                        batch=batch, training=True)
+            return step["loss"]
+
+        self._step_optimizer(step_fn)
+        return accumulator.get_step()
+
+    def train_step_single(self, batch, **fit_params):
+        # skorch's version re-walks every submodule (and the criterion) to set training mode
+        # on each batch; here the mode is set when it changes, i.e. once per epoch, after
+        # the previous epoch's validation (or anything else) switched it to evaluation.
+        if not self.module_.training:
+            self._set_training(True)
+        x, y = unpack_data(batch)
+        y_pred = self.infer(x, **fit_params)
+        loss = self.get_loss(y_pred, y, X=x, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
     def evaluation_step(self, batch, training=False):
         # skorch's version re-walks every submodule to set train/eval mode on each batch.
         x, _ = batch
@@ -146,3 +191,28 @@ def _takes_sample_weight(function) -> bool:
         return "sample_weight" in inspect.signature(function).parameters
     except (TypeError, ValueError):
         return False
+
+
+class _ShuffledBatches:
+    """The training batches of ``batch_loader(dataset, batch_size, shuffle=True, generator)``.
+
+    The same batches in the same order, each gathered with one tensor index instead of the
+    DataLoader's per-sample index lists: the generator is drawn from as the DataLoader and
+    its ``RandomSampler`` draw on each pass (a base seed, the permutation, then a second
+    permutation for the sampler's empty remainder), so fits stay bit-identical.
+    """
+
+    def __init__(self, dataset: WindowDataset, batch_size: int, generator: torch.Generator):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        torch.empty((), dtype=torch.int64).random_(generator=self.generator)   # base seed
+        n = len(self.dataset)
+        for batch in torch.randperm(n, generator=self.generator).split(self.batch_size):
+            yield self.dataset[batch]
+        torch.randperm(n, generator=self.generator)                              # remainder

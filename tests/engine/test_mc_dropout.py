@@ -9,6 +9,7 @@ import torch
 from scipy.optimize import brentq
 from scipy.stats import norm
 
+from skfin.engine import WindowDataset
 from skfin.engine.sampling import SampledDropout, dropout_rate, mc_dropout, mixture_quantiles
 from skfin.forecasting import BayesianLSTMForecaster
 from skfin.nets import BayesianLSTM, Transformer
@@ -26,6 +27,12 @@ def _fit(cls, xy, **params):
     return cls(window=16, max_epochs=2, n_samples=12, random_state=0, **params).fit(X[:600], y[:600])
 
 
+def _windows(model, X):
+    """The windows ending at each row of ``X`` alone (the first ones left-padded)."""
+    return WindowDataset(torch.tensor(X, dtype=torch.float32), torch.arange(len(X)),
+                         model.window_)
+
+
 def test_predictions_repeat_and_leave_the_global_rng_alone(xy):
     model = _fit(LSTMRegressor, xy, uncertainty="mc_dropout")
     state = torch.get_rng_state()
@@ -37,7 +44,7 @@ def test_predictions_repeat_and_leave_the_global_rng_alone(xy):
 
 def test_draws_differ_and_the_point_is_their_mean(xy):
     model = _fit(LSTMRegressor, xy, uncertainty="mc_dropout", output="gaussian")
-    draws = model._forward(model._dataset(xy[0][600:].astype(np.float32)))   # [S, n, H, T, 2]
+    draws = model._forward(_windows(model, xy[0][600:]))                       # [S, n, H, T, 2]
     assert draws.shape[:2] == (12, 100)
     assert draws[..., 0].std(dim=0).min() > 0                                 # passes disagree
     # predict completes the first window - 1 rows from the fit rows; the draws above are on
@@ -54,7 +61,7 @@ def test_draws_differ_and_the_point_is_their_mean(xy):
 def test_interval_is_the_quantile_of_the_gaussian_mixture(xy):
     """The pooled-grid quantiles agree with the exact mixture quantile (root of its CDF)."""
     model = _fit(BayesianLSTMRegressor, xy)
-    draws = model._forward(model._dataset(xy[0][600:].astype(np.float32)))[..., 0, 0, :]
+    draws = model._forward(_windows(model, xy[0][600:]))[..., 0, 0, :]
     loc, scale = draws[..., 0].double().numpy(), draws[..., 1].double().numpy()     # [S, n]
     band = model.predict_interval(xy[0][600:], coverage=0.9).to_numpy()
     for i in range(model.window_, 100, 9):            # rows whose window lies inside X
@@ -148,7 +155,7 @@ def test_plain_forward_never_sees_dropout_switched_on(xy):
     deterministic forward of the same weights (what uncertainty='head' runs) is unchanged."""
     model = _fit(LSTMRegressor, xy, uncertainty="mc_dropout")
     X = xy[0][600:]
-    dataset = model._dataset(X.astype(np.float32))
+    dataset = _windows(model, X)
 
     def plain():
         with torch.inference_mode():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from skfin.engine import WindowDataset
 from skfin.forecasting import GRUForecaster, LSTMForecaster
 from skfin.regressors import LSTMRegressor, MLPRegressor
 from skfin.registry import ARCHITECTURES
@@ -11,16 +12,85 @@ from skfin.registry import ARCHITECTURES
 FAST = dict(window=10, hidden_size=8, random_state=0)
 
 
+def _expected_lrs(schedule, lr, epochs, losses, patience=10):
+    """The learning rate of each epoch and after the last one, from the documented rules."""
+    import math
+
+    import torch
+
+    if schedule == "cosine":                         # linear warm-up over 5% of epochs, cosine to 0
+        warmup = max(1, round(0.05 * epochs))
+        progress = [min((e - warmup) / max(1, epochs - warmup), 1) for e in range(epochs + 1)]
+        return [lr * ((e + 1) / warmup if e < warmup else 0.5 * (1 + math.cos(math.pi * p)))
+                for e, p in enumerate(progress)]
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+    if schedule == "onecycle":                       # torch's one-cycle over epochs + 1 steps
+        policy = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs + 1)
+        steps = [None] * epochs
+    else:                                            # halve after > patience // 3 bad epochs
+        policy = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=0.5, patience=max(1, patience // 3))
+        steps = losses
+    lrs = []
+    for loss in steps:
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()                                 # (no gradients: nothing moves)
+        policy.step() if loss is None else policy.step(loss)
+    return lrs + [optimizer.param_groups[0]["lr"]]
+
+
 @pytest.mark.parametrize("schedule", ["cosine", "onecycle", "plateau"])
-def test_lr_schedules_change_the_learning_rate(sp500_xy, schedule):
+def test_lr_schedules_set_the_documented_learning_rate(sp500_xy, schedule):
     X, y = sp500_xy
     model = MLPRegressor(**FAST, max_epochs=8, patience=None, lr_schedule=schedule, lr=1e-2)
     model.fit(X.iloc[-800:], y.iloc[-800:])
-    final_lr = model.net_.optimizer_.param_groups[0]["lr"]
-    if schedule == "plateau":
-        assert final_lr <= 1e-2
-    else:
-        assert final_lr < 1e-2 * 0.5
+    history = model.net_.history
+    expected = _expected_lrs(schedule, 1e-2, 8, history[:, "valid_loss"])
+    # each epoch's rate (recorded by skorch's LRScheduler), then the rate after the last one
+    got = history[:, "event_lr"] + [model.net_.optimizer_.param_groups[0]["lr"]]
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
+    assert min(expected) < 0.6 * 1e-2                # every schedule lowered the rate here
+
+
+def test_update_fine_tunes_at_the_base_lr_without_schedule_or_early_stopping(sp500_returns):
+    y = sp500_returns.iloc[-600:]
+    f = LSTMForecaster(**FAST, max_epochs=4, lr=1e-2, lr_schedule="cosine", update_epochs=2)
+    f.fit(y.iloc[:500], fh=[1])
+    net = f.net_
+    assert net.optimizer_.param_groups[0]["lr"] == 0.0            # where the cosine ended
+    assert {"early_stopping", "lr_schedule"} <= {name for name, _ in net.callbacks_}
+    f.update(y.iloc[500:550])
+    assert f.net_ is net and net.train_split is None and net.lr == 1e-2
+    assert all(group["lr"] == 1e-2 for group in net.optimizer_.param_groups)
+    assert not {"early_stopping", "lr_schedule"} & {name for name, _ in net.callbacks_}
+    assert all(cb is not None for _, cb in net.callbacks_)
+    assert len(net.history) == 6 and not {"valid_loss", "event_lr"} & set(net.history[-1])
+    f.update(y.iloc[550:])                                        # and again
+    assert len(net.history) == 8 and net.optimizer_.param_groups[0]["lr"] == 1e-2
+
+
+def test_training_batches_are_those_of_a_seeded_data_loader(sp500_returns):
+    """The engine gathers each shuffled batch at once, in the DataLoader's order."""
+    import torch
+
+    from skfin.engine import SkfinNet
+    from skfin.engine.data import batch_loader
+
+    series = torch.tensor(sp500_returns.to_numpy(np.float32)[-500:, None])
+    data = WindowDataset(series, torch.arange(9, 499), 10, series, torch.arange(1, 2))
+    net = SkfinNet(torch.nn.Linear, torch.nn.MSELoss, batch_size=64)
+    torch.manual_seed(0)
+    batches = net.get_iterator(data, training=True)
+    got = [[x for x, _ in batches] for _ in range(3)]                # three epochs
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(int(torch.randint(2**62, ()).item()))
+    loader = batch_loader(data, 64, shuffle=True, generator=generator)
+    expected = [[x for x, _ in loader] for _ in range(3)]
+    assert len(batches) == len(loader) == 8
+    for epoch, reference in zip(got, expected):
+        assert len(epoch) == len(reference)
+        assert all(torch.equal(a, b) for a, b in zip(epoch, reference))
+    assert not torch.equal(got[0][0], got[1][0])                      # reshuffled each epoch
 
 
 def test_mixed_precision_off_cuda_warns_and_trains_in_float32(sp500_xy):
@@ -103,8 +173,9 @@ def test_zero_weight_samples_get_no_gradient_and_leave_the_loss(sp500_xy, output
     model = MLPRegressor(**FAST, max_epochs=1, output=output, loss=loss).fit(X, y)
     weight = np.ones(len(y), dtype=np.float32)
     weight[::3] = 0.0
-    data = model._dataset(X.to_numpy(np.float32), y.to_numpy(np.float32)[:, None, None],
-                          weights=weight)
+    data = WindowDataset(torch.tensor(X.to_numpy(np.float32)), torch.arange(len(X)),
+                         model.window_, torch.tensor(y.to_numpy(np.float32)[:, None, None]),
+                         weights=torch.tensor(weight))
     x, target = data[torch.arange(len(data))]
     assert set(x) == {"x", "sample_weight"}
     net = model.net_
