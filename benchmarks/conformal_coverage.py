@@ -38,7 +38,7 @@ def _models(seed: int) -> dict:
         "lstm quantile head": lstm(output="quantile", quantiles=(0.025, 0.05, 0.1, 0.5, 0.9,
                                                                  0.95, 0.975)),
         "bayesian_lstm (MC dropout)": BayesianLSTMForecaster(
-            window=32, max_epochs=30, update_epochs=2, n_samples=30, device="cpu",
+            window=32, max_epochs=30, update_epochs=2, n_draws=30, device="cpu",
             random_state=seed),
         "lstm + split conformal": ConformalForecaster(lstm(), method="split", scaling="none",
                                                       calibration_size=250),

@@ -26,13 +26,14 @@ simulation) and only adds that mapping.
 from __future__ import annotations
 
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval, StrOptions
 from sktime.forecasting.base import BaseForecaster
 
-from skfin._checks import check_finite
+from skfin._checks import ParamValidation, check_finite
 
 __all__ = ["GARCHVolatilityForecaster", "BASELINES", "make_baseline"]
 
@@ -47,7 +48,7 @@ def _arch_model(returns: np.ndarray, mean: str, dist: str, seed=None):
     return model
 
 
-class GARCHVolatilityForecaster(BaseForecaster):
+class GARCHVolatilityForecaster(ParamValidation, BaseForecaster):
     """GARCH(1,1) forecasts of realized volatility, from the daily returns in ``X``.
 
     ``y`` is a realized volatility over ``window`` days,
@@ -153,6 +154,14 @@ class GARCHVolatilityForecaster(BaseForecaster):
     }
     # The returns are kept by the forecaster itself (``_returns``).
     _config = {"remember_data": False}
+    _parameter_constraints = {
+        "window": [Interval(Integral, 1, None, closed="left")],
+        "mean": [StrOptions({"Constant", "Zero"})],
+        "dist": [StrOptions({"normal", "t"})],
+        "n_simulations": [Interval(Integral, 2, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither"), None],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, window=5, mean="Constant", dist="normal", returns_column=0,
                  n_simulations=1000, tol=None, random_state=None):
@@ -165,21 +174,6 @@ class GARCHVolatilityForecaster(BaseForecaster):
         self.random_state = random_state
         super().__init__()
         self._y, self._X = None, None
-
-    # -- checks ----------------------------------------------------------------------
-    def _check_params(self) -> None:
-        name = type(self).__name__
-        for param, low in (("window", 1), ("n_simulations", 2)):
-            value = getattr(self, param)
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-                raise ValueError(f"The '{param}' parameter of {name} must be an int >= "
-                                 f"{low}; got {value!r}.")
-        if self.mean not in ("Constant", "Zero"):
-            raise ValueError(f"The 'mean' parameter of {name} must be 'Constant' or 'Zero'; "
-                             f"got {self.mean!r}.")
-        if self.dist not in ("normal", "t"):
-            raise ValueError(f"The 'dist' parameter of {name} must be 'normal' or 't'; got "
-                             f"{self.dist!r}.")
 
     def _returns_of(self, X: pd.DataFrame | None, y: pd.Series) -> pd.Series:
         """The daily returns: a column of ``X``, or the proxy ``y / sqrt(window)``."""
@@ -202,7 +196,7 @@ class GARCHVolatilityForecaster(BaseForecaster):
 
     # -- sktime hooks ----------------------------------------------------------------
     def _fit(self, y, X=None, fh=None):
-        self._check_params()
+        self._validate_params()
         self._name = y.name
         self.uses_returns_ = X is not None
         if X is None:

@@ -93,7 +93,7 @@ def _with_calendar(data, seen: pd.Index | None = None):
 
 
 class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
-    """Base of the sktime face. Subclasses set ``_net`` and list their parameters."""
+    """Base of the sktime face. Subclasses set ``_module`` and list their parameters."""
 
     _tags = {
         "authors": ["skfin developers"],
@@ -311,7 +311,7 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         values = as_numeric(both, "y" if X is None else "y or X").to_numpy(np.float64)
         check_finite(values, "y" if X is None else "y or X", list(both.columns), y.index)
         check_float32_range(values, "y" if X is None else "y or X", list(both.columns))
-        if self.scale:
+        if self.standardize:
             with np.errstate(over="ignore", invalid="ignore"):
                 std = values.std(axis=0)
             if not np.isfinite(std).all() or (std > np.finfo(np.float32).max).any():
@@ -423,14 +423,14 @@ class MLPForecaster(NeuralForecaster):
     (3,)
     """
 
-    _net = nets.MLP
+    _module = nets.MLP
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
                  output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
+                 uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -460,15 +460,15 @@ class LSTMForecaster(NeuralForecaster):
     (5, 2)
     """
 
-    _net = nets.LSTM
+    _module = nets.LSTM
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
                  bidirectional=False, attention=False, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50,
+                 uncertainty="head", n_draws=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
                  mixed_precision=False, device="auto", random_state=None, verbose=0,
-                 update_epochs=2, scale=True,
+                 update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -495,15 +495,15 @@ class GRUForecaster(NeuralForecaster):
     ['2019-01-04', '2019-01-10', '2019-01-17']
     """
 
-    _net = nets.GRU
+    _module = nets.GRU
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
                  bidirectional=False, attention=False, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50,
+                 uncertainty="head", n_draws=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
                  mixed_precision=False, device="auto", random_state=None, verbose=0,
-                 update_epochs=2, scale=True,
+                 update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -533,14 +533,14 @@ class AttentionLSTMForecaster(NeuralForecaster):
     (3,)
     """
 
-    _net = nets.AttentionLSTM
+    _module = nets.AttentionLSTM
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
                  bidirectional=False, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None,
+                 uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True,
+                 device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -570,14 +570,14 @@ class ResidualLSTMForecaster(NeuralForecaster):
     (3, 4)
     """
 
-    _net = nets.ResidualLSTM
+    _module = nets.ResidualLSTM
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=2, dropout=0.1,
                  output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
+                 uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -586,7 +586,7 @@ class ResidualLSTMForecaster(NeuralForecaster):
 class BayesianLSTMForecaster(NeuralForecaster):
     """LSTM with variational dropout and a Gaussian head, sampled by MC dropout, as a forecaster.
 
-    Intervals come from the mixture of the ``n_samples`` dropout passes' Gaussians (noise
+    Intervals come from the mixture of the ``n_draws`` dropout passes' Gaussians (noise
     plus model uncertainty); the point forecast is the passes' mean. See
     :class:`skfin.nets.BayesianLSTM`.
 
@@ -611,20 +611,20 @@ class BayesianLSTMForecaster(NeuralForecaster):
     >>> from skfin.forecasting import BayesianLSTMForecaster
     >>> close = load_sp500()["Close"]                        # dates as loaded: trading days
     >>> r = 100 * np.log(close).diff().dropna().iloc[-1500:]
-    >>> f = BayesianLSTMForecaster(window=20, max_epochs=2, n_samples=20,
+    >>> f = BayesianLSTMForecaster(window=20, max_epochs=2, n_draws=20,
     ...                            random_state=0).fit(r, fh=[1, 2, 3])
     >>> f.predict_interval(coverage=[0.8, 0.95]).shape
     (3, 4)
     """
 
-    _net = nets.BayesianLSTM
+    _module = nets.BayesianLSTM
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.2,
                  output="gaussian", quantiles=None,
-                 uncertainty="mc_dropout", n_samples=50, loss=None, max_epochs=100,
+                 uncertainty="mc_dropout", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=3e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -652,14 +652,14 @@ class CNNLSTMForecaster(NeuralForecaster):
     (5,)
     """
 
-    _net = nets.CNNLSTM
+    _module = nets.CNNLSTM
 
     def __init__(self, *, window=32, channels=64, kernel_size=3, pool_size=1, hidden_size=32,
                  num_layers=1, dropout=0.1, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None,
+                 uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True,
+                 device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -691,14 +691,14 @@ class TCNForecaster(NeuralForecaster):
     (5, 3)
     """
 
-    _net = nets.TCN
+    _module = nets.TCN
 
-    def __init__(self, *, window=32, hidden_size=16, kernel_size=3, num_blocks=4, dropout=0.1,
+    def __init__(self, *, window=32, channels=16, kernel_size=3, num_blocks=4, dropout=0.1,
                  weight_norm=True, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None, max_epochs=100,
+                 uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -727,14 +727,14 @@ class WaveNetForecaster(NeuralForecaster):
     (3,)
     """
 
-    _net = nets.WaveNet
+    _module = nets.WaveNet
 
-    def __init__(self, *, window=32, hidden_size=16, kernel_size=2, num_layers=5, num_cycles=2,
+    def __init__(self, *, window=32, channels=16, kernel_size=2, num_layers=5, num_cycles=2,
                  dropout=0.1, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None, max_epochs=100,
+                 uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -770,14 +770,14 @@ class TransformerForecaster(NeuralForecaster):
     (5, 2)
     """
 
-    _net = nets.Transformer
+    _module = nets.Transformer
 
     def __init__(self, *, window=32, d_model=32, n_heads=4, num_layers=2, dim_feedforward=64,
                  dropout=0.1, norm="pre", readout="last", causal=False, output="point",
-                 quantiles=None, uncertainty="head", n_samples=50, loss=None, max_epochs=100,
+                 quantiles=None, uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -814,15 +814,15 @@ class PatchTSTForecaster(NeuralForecaster):
     (12,)
     """
 
-    _net = nets.PatchTST
+    _module = nets.PatchTST
 
     def __init__(self, *, window=32, patch_len=16, stride=8, padding_patch="end", d_model=32,
                  n_heads=4, num_layers=2, dim_feedforward=64, dropout=0.1, revin=True,
                  revin_affine=True, output="point", quantiles=None, uncertainty="head",
-                 n_samples=50, loss=None, max_epochs=100, batch_size=64, lr=1e-3,
+                 n_draws=50, loss=None, max_epochs=100, batch_size=64, lr=1e-3,
                  weight_decay=1e-2, grad_clip=1.0, lr_schedule=None, valid_fraction=0.2,
                  patience=10, mixed_precision=False, device="auto", random_state=None,
-                 verbose=0, update_epochs=2, scale=True,
+                 verbose=0, update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -859,14 +859,14 @@ class AutoformerForecaster(NeuralForecaster):
     (12, 3)
     """
 
-    _net = nets.Autoformer
+    _module = nets.Autoformer
 
     def __init__(self, *, window=32, d_model=32, num_layers=2, num_decoder_layers=1,
                  dim_feedforward=64, moving_avg=25, factor=1.0, dropout=0.1, output="point",
-                 quantiles=None, uncertainty="head", n_samples=50, loss=None, max_epochs=100,
+                 quantiles=None, uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -880,7 +880,7 @@ class NBEATSForecaster(NeuralForecaster):
     forecast is the sum of the stacks' forecasts, also for the location (median) of the
     distribution (quantile) heads; with ``stacks=("trend", "seasonality")``,
     ``net_.module_.explain(x)`` returns the two parts (on the standardised scale when
-    ``scale=True``). See :mod:`skfin.nets.basis`.
+    ``standardize=True``). See :mod:`skfin.nets.basis`.
 
     Parameters
     ----------
@@ -907,14 +907,14 @@ class NBEATSForecaster(NeuralForecaster):
     (12,)
     """
 
-    _net = nets.NBEATS
+    _module = nets.NBEATS
 
     def __init__(self, *, window=32, stacks=("generic",), num_blocks=3, num_layers=4,
                  hidden_size=64, degree=2, harmonics=None, share_weights=None, dropout=0.0,
-                 output="point", quantiles=None, uncertainty="head", n_samples=50, loss=None,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True,
+                 device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -928,7 +928,7 @@ class MultiTaskForecaster(NeuralForecaster):
     right sign, and add ``vol_weight`` and ``confidence_weight`` times their losses to the
     training loss (validation uses the main loss alone). ``net_.module_.explain(x)``
     returns the attention weights and the auxiliary predictions (standardised scale when
-    ``scale=True``). See :mod:`skfin.nets.multitask`.
+    ``standardize=True``). See :mod:`skfin.nets.multitask`.
 
     Parameters
     ----------
@@ -952,14 +952,14 @@ class MultiTaskForecaster(NeuralForecaster):
     (3, 2)
     """
 
-    _net = nets.MultiTaskNet
+    _module = nets.MultiTaskNet
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
                  vol_weight=0.1, confidence_weight=0.1, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
+                 uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True,
+                 random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())
 
@@ -1010,12 +1010,12 @@ class TFTForecaster(NeuralForecaster):
     (5, 2)
     """
 
-    _net = nets.TFT
+    _module = nets.TFT
 
     def __init__(self, *, window=16, hidden_size=16, n_heads=4, num_layers=1, dropout=0.1,
-                 output="point", quantiles=None, uncertainty="head", n_samples=50, loss=None,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, update_epochs=2, scale=True,
+                 device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all"):
         self._init(locals())

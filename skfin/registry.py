@@ -69,14 +69,14 @@ ARCHITECTURES: tuple[Architecture, ...] = (
     Architecture("tcn", nets.TCN, regressors.TCNRegressor, forecasting.TCNForecaster,
                  "convolutional",
                  test_params=(
-                     {"window": 5, "hidden_size": 8, "kernel_size": 2, "num_blocks": 2},
-                     {"window": 3, "hidden_size": 4, "num_blocks": 1, "weight_norm": False},
+                     {"window": 5, "channels": 8, "kernel_size": 2, "num_blocks": 2},
+                     {"window": 3, "channels": 4, "num_blocks": 1, "weight_norm": False},
                  )),
     Architecture("wavenet", nets.WaveNet, regressors.WaveNetRegressor,
                  forecasting.WaveNetForecaster, "convolutional",
                  test_params=(
-                     {"window": 5, "hidden_size": 8, "num_layers": 2, "num_cycles": 1},
-                     {"window": 3, "hidden_size": 4, "kernel_size": 3, "num_layers": 1,
+                     {"window": 5, "channels": 8, "num_layers": 2, "num_cycles": 1},
+                     {"window": 3, "channels": 4, "kernel_size": 3, "num_layers": 1,
                       "num_cycles": 1},
                  )),
     Architecture("nbeats", nets.NBEATS, regressors.NBEATSRegressor,

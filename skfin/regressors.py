@@ -88,7 +88,7 @@ EXPECTED_FAILED_CHECKS = {
 
 
 class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
-    """Base of the sklearn face. Subclasses set ``_net`` and list their parameters."""
+    """Base of the sklearn face. Subclasses set ``_module`` and list their parameters."""
 
     def _init(self, params: dict) -> None:
         """Store the constructor's arguments unchanged (sklearn's contract)."""
@@ -666,7 +666,7 @@ class MLPRegressor(NeuralRegressor):
     (5,)
     """
 
-    _net = nets.MLP
+    _module = nets.MLP
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -680,7 +680,7 @@ class MLPRegressor(NeuralRegressor):
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
                  output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
+                 uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False):
@@ -720,11 +720,11 @@ class LSTMRegressor(NeuralRegressor):
     (10, 2)
     """
 
-    _net = nets.LSTM
+    _module = nets.LSTM
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
                  bidirectional=False, attention=False, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50,
+                 uncertainty="head", n_draws=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
                  mixed_precision=False, device="auto", random_state=None, verbose=0,
@@ -759,11 +759,11 @@ class GRURegressor(NeuralRegressor):
     (3, 5)
     """
 
-    _net = nets.GRU
+    _module = nets.GRU
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
                  bidirectional=False, attention=False, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50,
+                 uncertainty="head", n_draws=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
                  mixed_precision=False, device="auto", random_state=None, verbose=0,
@@ -808,11 +808,11 @@ class AttentionLSTMRegressor(NeuralRegressor):
     torch.Size([1, 20])
     """
 
-    _net = nets.AttentionLSTM
+    _module = nets.AttentionLSTM
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
                  bidirectional=False, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None,
+                 uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
@@ -847,11 +847,11 @@ class ResidualLSTMRegressor(NeuralRegressor):
     (2, 3)
     """
 
-    _net = nets.ResidualLSTM
+    _module = nets.ResidualLSTM
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=2, dropout=0.1,
                  output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
+                 uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False):
@@ -863,7 +863,7 @@ class BayesianLSTMRegressor(NeuralRegressor):
     """LSTM with variational dropout and a Gaussian head, sampled by Monte Carlo dropout.
 
     Trained by Gaussian negative log-likelihood; at prediction time dropout stays on for
-    ``n_samples`` passes, and intervals come from the mixture of the passes' Gaussians:
+    ``n_draws`` passes, and intervals come from the mixture of the passes' Gaussians:
     the predicted scale (noise) widened by the spread of the passes' means (model
     uncertainty). ``predict`` returns the mean of the passes. See
     :class:`skfin.nets.BayesianLSTM`.
@@ -893,18 +893,18 @@ class BayesianLSTMRegressor(NeuralRegressor):
     >>> from skfin.regressors import BayesianLSTMRegressor
     >>> r = 100 * np.diff(np.log(load_sp500()["Close"].to_numpy()))[-1000:]
     >>> X, y = r[:-1, None], r[1:]                      # today's return -> tomorrow's
-    >>> model = BayesianLSTMRegressor(window=20, max_epochs=2, n_samples=20,
+    >>> model = BayesianLSTMRegressor(window=20, max_epochs=2, n_draws=20,
     ...                               random_state=0).fit(X, y)
     >>> band = model.predict_interval(X[-3:], coverage=0.9)
     >>> bool((band.iloc[:, 0] < band.iloc[:, 1]).all())
     True
     """
 
-    _net = nets.BayesianLSTM
+    _module = nets.BayesianLSTM
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.2,
                  output="gaussian", quantiles=None,
-                 uncertainty="mc_dropout", n_samples=50, loss=None, max_epochs=100,
+                 uncertainty="mc_dropout", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=3e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False):
@@ -940,11 +940,11 @@ class CNNLSTMRegressor(NeuralRegressor):
     (5, 2)
     """
 
-    _net = nets.CNNLSTM
+    _module = nets.CNNLSTM
 
     def __init__(self, *, window=32, channels=64, kernel_size=3, pool_size=1, hidden_size=32,
                  num_layers=1, dropout=0.1, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None,
+                 uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
@@ -988,11 +988,11 @@ class TCNRegressor(NeuralRegressor):
     61
     """
 
-    _net = nets.TCN
+    _module = nets.TCN
 
-    def __init__(self, *, window=32, hidden_size=16, kernel_size=3, num_blocks=4, dropout=0.1,
+    def __init__(self, *, window=32, channels=16, kernel_size=3, num_blocks=4, dropout=0.1,
                  weight_norm=True, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None, max_epochs=100,
+                 uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False):
@@ -1033,11 +1033,11 @@ class WaveNetRegressor(NeuralRegressor):
     (4,)
     """
 
-    _net = nets.WaveNet
+    _module = nets.WaveNet
 
-    def __init__(self, *, window=32, hidden_size=16, kernel_size=2, num_layers=5, num_cycles=2,
+    def __init__(self, *, window=32, channels=16, kernel_size=2, num_layers=5, num_cycles=2,
                  dropout=0.1, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None, max_epochs=100,
+                 uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False):
@@ -1078,11 +1078,11 @@ class TransformerRegressor(NeuralRegressor):
     (3, 2)
     """
 
-    _net = nets.Transformer
+    _module = nets.Transformer
 
     def __init__(self, *, window=32, d_model=32, n_heads=4, num_layers=2, dim_feedforward=64,
                  dropout=0.1, norm="pre", readout="last", causal=False, output="point",
-                 quantiles=None, uncertainty="head", n_samples=50, loss=None, max_epochs=100,
+                 quantiles=None, uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False):
@@ -1130,12 +1130,12 @@ class PatchTSTRegressor(NeuralRegressor):
     4
     """
 
-    _net = nets.PatchTST
+    _module = nets.PatchTST
 
     def __init__(self, *, window=32, patch_len=16, stride=8, padding_patch="end", d_model=32,
                  n_heads=4, num_layers=2, dim_feedforward=64, dropout=0.1, revin=False,
                  revin_affine=True, output="point", quantiles=None, uncertainty="head",
-                 n_samples=50, loss=None, max_epochs=100, batch_size=64, lr=1e-3,
+                 n_draws=50, loss=None, max_epochs=100, batch_size=64, lr=1e-3,
                  weight_decay=1e-2, grad_clip=1.0, lr_schedule=None, valid_fraction=0.2,
                  patience=10, mixed_precision=False, device="auto", random_state=None,
                  verbose=0, missing="ffill", warm_start=False):
@@ -1189,11 +1189,11 @@ class AutoformerRegressor(NeuralRegressor):
     (3, 2)
     """
 
-    _net = nets.Autoformer
+    _module = nets.Autoformer
 
     def __init__(self, *, window=32, d_model=32, num_layers=2, num_decoder_layers=1,
                  dim_feedforward=64, moving_avg=25, factor=1.0, dropout=0.1, output="point",
-                 quantiles=None, uncertainty="head", n_samples=50, loss=None, max_epochs=100,
+                 quantiles=None, uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False):
@@ -1258,7 +1258,7 @@ class NBEATSRegressor(NeuralRegressor):
     ((1, 5, 1), (1, 5, 1))
     """
 
-    _net = nets.NBEATS
+    _module = nets.NBEATS
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1272,7 +1272,7 @@ class NBEATSRegressor(NeuralRegressor):
 
     def __init__(self, *, window=32, stacks=("generic",), num_blocks=3, num_layers=4,
                  hidden_size=64, degree=2, harmonics=None, share_weights=None, dropout=0.0,
-                 output="point", quantiles=None, uncertainty="head", n_samples=50, loss=None,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
@@ -1317,11 +1317,11 @@ class MultiTaskRegressor(NeuralRegressor):
     (['attention', 'confidence', 'volatility'], (1, 1, 1))
     """
 
-    _net = nets.MultiTaskNet
+    _module = nets.MultiTaskNet
 
     def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
                  vol_weight=0.1, confidence_weight=0.1, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
+                 uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False):
@@ -1376,10 +1376,10 @@ class TFTRegressor(NeuralRegressor):
     (torch.Size([1, 10, 2]), True)
     """
 
-    _net = nets.TFT
+    _module = nets.TFT
 
     def __init__(self, *, window=16, hidden_size=16, n_heads=4, num_layers=1, dropout=0.1,
-                 output="point", quantiles=None, uncertainty="head", n_samples=50, loss=None,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):

@@ -76,10 +76,10 @@ class LinearRegressor(NeuralRegressor):
     (3,)
     """
 
-    _net = LinearNet
+    _module = LinearNet
 
     def __init__(self, *, window=8, dropout=0.1, shrink=1.0, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
+                 uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False):
@@ -106,13 +106,13 @@ class LinearForecaster(NeuralForecaster):
     (2,)
     """
 
-    _net = LinearNet
+    _module = LinearNet
 
     def __init__(self, *, window=8, dropout=0.1, shrink=1.0, output="point", quantiles=None,
-                 uncertainty="head", n_samples=50, loss=None, max_epochs=100, batch_size=64,
+                 uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, scale=True, future_X="all"):
+                 random_state=None, verbose=0, update_epochs=2, standardize=True, future_X="all"):
         self._init(locals())
 
 
@@ -148,7 +148,7 @@ def test_the_registry_checks_hold_for_the_new_architecture(real_batch):
 
 def test_the_engine_trains_it_with_covariates_and_mc_dropout(sp500_xy):
     X, y = sp500_xy
-    model = LinearRegressor(max_epochs=3, uncertainty="mc_dropout", n_samples=8,
+    model = LinearRegressor(max_epochs=3, uncertainty="mc_dropout", n_draws=8,
                             random_state=0).fit(X.iloc[-400:], y.iloc[-400:])
     band = model.predict_interval(X.iloc[-5:], coverage=0.9).to_numpy()
     assert (band[:, 0] < band[:, 1]).all()

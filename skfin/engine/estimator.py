@@ -30,13 +30,15 @@ from skfin.engine.device import resolve_device
 from skfin.engine.net import SkfinNet
 from skfin.engine.sampling import dropout_rate, mc_dropout, mixture_quantiles
 from skfin.losses import POINT_LOSSES, loss_for
-from skfin._checks import check_finite
+from skfin._checks import ParamValidation, check_finite
+from skfin._deprecation import RENAMED, rename_parameters, renamed_in
 from skfin._docs import fill
 from skfin.nets.covariates import Covariates, reads_covariates
 from skfin.nets.heads import OUTPUTS
 
 __all__ = ["NeuralEstimatorMixin", "COMMON_PARAMS_DOC", "fill_doc", "check_finite", "as_numeric",
-           "check_float32_range", "check_levels", "check_output", "check_parameters"]
+           "check_float32_range", "check_levels", "check_output", "check_parameters",
+           "parameter_constraints"]
 
 #: Arguments of every net that the engine fills in from the data, not from the user.
 #: ``n_future`` and ``n_static`` (known-future and static covariates) are passed by the face
@@ -53,7 +55,7 @@ PARAMETER_CONSTRAINTS = {
     "output": [StrOptions(set(OUTPUTS))],
     "quantiles": ["array-like", None],
     "uncertainty": [StrOptions({"head", "mc_dropout"})],
-    "n_samples": [Interval(Integral, 2, None, closed="left")],
+    "n_draws": [Interval(Integral, 2, None, closed="left")],
     "loss": [StrOptions({*POINT_LOSSES, "directional", "sharpe"}), None],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -68,7 +70,7 @@ PARAMETER_CONSTRAINTS = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
     "update_epochs": [Interval(Integral, 0, None, closed="left")],
-    "scale": ["boolean"],
+    "standardize": ["boolean"],
     "missing": [StrOptions({"ffill", "raise"})],
     "warm_start": ["boolean"],
     "future_X": [StrOptions({"all"}), list, tuple, None],
@@ -83,11 +85,12 @@ COMMON_PARAMS_DOC = """\
         Levels learned by ``output="quantile"``; None means 0.05, 0.10, ..., 0.95.
     uncertainty : {"head", "mc_dropout"}, default="head"
         "head" takes intervals from the head alone (deterministic forward pass).
-        "mc_dropout" keeps dropout on at prediction time and runs ``n_samples`` passes:
+        "mc_dropout" keeps dropout on at prediction time and runs ``n_draws`` passes:
         the point forecast is their mean and the predictive distribution the mixture of
         the passes' distributions, so the spread between passes widens the intervals.
-    n_samples : int, default=50
+    n_draws : int, default=50
         Forward passes with ``uncertainty="mc_dropout"`` (seeded by ``random_state``).
+        Formerly ``n_samples`` (still accepted, with a FutureWarning, until 0.3).
     loss : {"mse", "mae", "huber", "directional", "sharpe"}, default=None
         Loss for ``output="point"``; None means "mse".
     max_epochs : int, default=100
@@ -125,9 +128,10 @@ FORECASTER_PARAMS_DOC = """\
     update_epochs : int, default=2
         Epochs of fine-tuning on all data seen so far when ``update`` brings new
         observations; 0 keeps the weights and only moves the forecast origin.
-    scale : bool, default=True
+    standardize : bool, default=True
         Standardise ``y`` and ``X`` with the mean and standard deviation of the data
-        seen in ``fit`` (the statistics are kept, not re-estimated, on ``update``).
+        seen in ``fit``, kept as ``loc_`` and ``scale_`` (not re-estimated on ``update``).
+        Formerly ``scale`` (still accepted, with a FutureWarning, until 0.3).
     future_X : "all", list of str or None, default="all"
         Which columns of ``X`` are known ahead (a calendar, scheduled events): their values
         at the forecast steps feed the net (:class:`skfin.nets.Covariates`, or the TFT's
@@ -209,13 +213,13 @@ def fill_doc(cls):
     """Fill the shared docstring sections into a class docstring's ``{placeholders}``.
 
     ``{net_params}`` takes the architecture's own hyperparameters from the Parameters
-    section of ``cls._net`` (:func:`net_parameters_doc`): the net documents them once.
+    section of ``cls._module`` (:func:`net_parameters_doc`): the net documents them once.
     The ``default=`` of every documented parameter is then set from the signature of
     ``cls.__init__``, so a class whose defaults differ from the shared text (say,
     ``output="gaussian"``) is documented with its own.
     """
     if "{net_params}" in cls.__doc__:
-        cls.__doc__ = cls.__doc__.replace("    {net_params}", net_parameters_doc(cls._net))
+        cls.__doc__ = cls.__doc__.replace("    {net_params}", net_parameters_doc(cls._module))
     return fill(cls, _DOC_FRAGMENTS)
 
 
@@ -274,13 +278,30 @@ def _sklearn_constraint(spec):
     return spec
 
 
-def check_parameters(estimator, net: type[torch.nn.Module]) -> None:
-    """Validate a face's hyperparameters: the shared ones and its net's own.
+def parameter_constraints(net: type[torch.nn.Module]) -> dict:
+    """The constraints of a face of ``net``: the shared ones and the net's own.
 
-    The constraints are :data:`PARAMETER_CONSTRAINTS` (what every face shares) and the
-    net's ``_parameter_constraints`` (its architecture's hyperparameters, declared beside
-    its signature), for the parameters the face has; scikit-learn's
-    ``validate_parameter_constraints`` raises its usual ``InvalidParameterError``.
+    :data:`PARAMETER_CONSTRAINTS` (what every face shares) and the net's
+    ``_parameter_constraints`` (its architecture's hyperparameters, declared beside its
+    signature in :mod:`skfin.nets._params`' vocabulary), as scikit-learn constraints.
+
+    Examples
+    --------
+    >>> from skfin.nets import LSTM
+    >>> [str(c) for c in parameter_constraints(LSTM)["hidden_size"]]
+    ['an int in the range [1, inf)']
+    """
+    own = {k: [_sklearn_constraint(s) for s in v]
+           for k, v in getattr(net, "_parameter_constraints", {}).items()}
+    return {**PARAMETER_CONSTRAINTS, **own}
+
+
+def check_parameters(estimator, net: type[torch.nn.Module]) -> None:
+    """Validate a face's hyperparameters against :func:`parameter_constraints` of ``net``.
+
+    What a face's ``_validate_params()`` runs at ``fit``, for any estimator and net:
+    scikit-learn's ``validate_parameter_constraints`` raises its usual
+    ``InvalidParameterError`` for the parameters ``estimator`` has.
 
     Examples
     --------
@@ -291,11 +312,16 @@ def check_parameters(estimator, net: type[torch.nn.Module]) -> None:
     ...
     sklearn.utils._param_validation.InvalidParameterError: The 'hidden_size' parameter of LSTMRegressor must be an int in the range [1, inf). Got 0 instead.
     """
-    params = estimator.get_params(deep=False)
-    own = {k: [_sklearn_constraint(s) for s in v]
-           for k, v in getattr(net, "_parameter_constraints", {}).items()}
-    constraints = {k: v for k, v in {**PARAMETER_CONSTRAINTS, **own}.items() if k in params}
-    validate_parameter_constraints(constraints, params, caller_name=type(estimator).__name__)
+    validate_parameter_constraints(parameter_constraints(net),
+                                   estimator.get_params(deep=False),
+                                   caller_name=type(estimator).__name__)
+
+
+class _FaceConstraints:
+    """``_parameter_constraints`` of a face: :func:`parameter_constraints` of its ``_module``."""
+
+    def __get__(self, instance, owner) -> dict:
+        return parameter_constraints(owner._module)
 
 
 def check_output(values: np.ndarray, name: str) -> None:
@@ -308,19 +334,39 @@ def check_output(values: np.ndarray, name: str) -> None:
         )
 
 
-class NeuralEstimatorMixin:
+class NeuralEstimatorMixin(ParamValidation):
     """Training and prediction shared by the sklearn and sktime faces.
 
-    A face sets ``_net`` (a :mod:`skfin.nets` class) and, in ``fit``, calls
+    A face sets ``_module`` (a :mod:`skfin.nets` class) and, in ``fit``, calls
     :meth:`_train` with a :class:`WindowDataset`; ``predict*`` call :meth:`_forward` and
-    :meth:`_quantiles`.
+    :meth:`_quantiles`. Its ``_parameter_constraints`` are its net's and the shared ones
+    (:func:`parameter_constraints`), checked by ``_validate_params()`` as everywhere in skfin.
     """
 
-    _net: type[torch.nn.Module]
+    _module: type[torch.nn.Module]
+    _parameter_constraints = _FaceConstraints()
+
+    def __init_subclass__(cls, **kwargs):
+        # Renamed parameters (the shared ones and the net's own) keep working for one
+        # release: ``cls(old=...)`` warns and means ``cls(new=...)``; see skfin._deprecation.
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            rename_parameters(cls, cls._renames())
+
+    @classmethod
+    def _renames(cls) -> dict[str, str]:
+        module = vars(cls).get("_module") or getattr(cls, "_module", None)
+        return {**RENAMED, **getattr(module, "_renamed_parameters", {})}
+
+    def set_params(self, **params):
+        """Set parameters (renamed ones also under their old name, with a FutureWarning)."""
+        renames = getattr(type(self), "_renamed_parameters", {})
+        return super().set_params(**renamed_in(type(self), params, renames))
 
     # -- hyperparameters -------------------------------------------------------------
     def _check_hyperparams(self) -> None:
-        check_parameters(self, self._net)
+        """``_validate_params()``, then the rules that relate two shared parameters."""
+        self._validate_params()
         if self.output != "point" and self.loss is not None:
             raise ValueError(
                 f"loss={self.loss!r} applies to output='point' only; output={self.output!r} "
@@ -340,19 +386,19 @@ class NeuralEstimatorMixin:
 
     def _net_kwargs(self) -> dict:
         """The architecture's own hyperparameters, read from the net's signature."""
-        names = set(inspect.signature(self._net).parameters) - _CONTRACT_ARGS
+        names = set(inspect.signature(self._module).parameters) - _CONTRACT_ARGS
         params = self.get_params(deep=False)
         return {name: params[name] for name in names if name in params}
 
     # -- training --------------------------------------------------------------------
-    def _build_engine(self, *, n_samples, n_features, window, horizon, n_targets,
+    def _build_engine(self, *, n_windows, n_features, window, horizon, n_targets,
                       **module_args) -> SkfinNet:
         device = resolve_device(self.device)
         if self.mixed_precision and not device.startswith("cuda"):
             warnings.warn(f"mixed_precision=True needs CUDA; training in float32 on {device}.",
                           UserWarning, stacklevel=3)
         split = TimeOrderedSplit(self.valid_fraction, gap=window + horizon - 1)
-        has_valid = split.positions(n_samples)[1] is not None
+        has_valid = split.positions(n_windows)[1] is not None
         monitor = "valid_loss" if has_valid else "train_loss"
 
         callbacks = [("divergence", DivergenceGuard())]
@@ -379,15 +425,15 @@ class NeuralEstimatorMixin:
                              n_targets=n_targets, output=self.output,
                              quantiles=None if self.quantiles is None else tuple(map(float, self.quantiles)),
                              **self._net_kwargs(), **module_args)
-        module = self._net
-        if not reads_covariates(self._net):
+        module = self._module
+        if not reads_covariates(self._module):
             # One mechanism for every net without its own covariate inputs (see
             # skfin.nets.covariates); with none to read, the bare net.
             covariates = {k: module_kwargs.pop(k) for k in ("n_future", "n_static")
                           if k in module_kwargs}
             if any(covariates.values()):
                 module = Covariates
-                module_kwargs.update(net=self._net, **covariates)
+                module_kwargs.update(net=self._module, **covariates)
         return SkfinNet(
             module,
             loss_for(self.output, self.loss, module_kwargs["quantiles"]),
@@ -422,7 +468,7 @@ class NeuralEstimatorMixin:
         initialisation. Weights carried by ``dataset`` (``WindowDataset(weights=...)``)
         weight the training and validation losses.
         """
-        net = self._build_engine(n_samples=len(dataset), n_features=n_features, window=window,
+        net = self._build_engine(n_windows=len(dataset), n_features=n_features, window=window,
                                  horizon=horizon, n_targets=n_targets, **module_args)
         self._check_sample_weights(dataset, net.train_split)
         previous = getattr(self, "net_", None) if getattr(self, "warm_start", False) else None
@@ -450,7 +496,7 @@ class NeuralEstimatorMixin:
         if getattr(self, "net_", None) is None:
             with warnings.catch_warnings():       # the validation tail is not used here
                 warnings.filterwarnings("ignore", message=r"Only \d+ samples: a validation tail")
-                net = self._build_engine(n_samples=len(dataset), n_features=n_features,
+                net = self._build_engine(n_windows=len(dataset), n_features=n_features,
                                          window=window, horizon=horizon, n_targets=n_targets,
                                          **module_args)
             with net._seeded():                   # seeded, and the global RNG left alone
@@ -469,7 +515,7 @@ class NeuralEstimatorMixin:
         Nothing is computed here: a fit that never asks for intervals skips the forward
         pass. Kept are the engine, the calibration windows (a copy of just the rows they
         read, not the training data), their targets and the ``uncertainty`` and
-        ``n_samples`` of this fit; :meth:`_calibration_residuals` computes the residuals
+        ``n_draws`` of this fit; :meth:`_calibration_residuals` computes the residuals
         from them on the first ``residuals_`` read (``predict_interval``,
         ``predict_quantiles``, pickling, or :meth:`_finetune` before it moves the weights).
         """
@@ -482,7 +528,7 @@ class NeuralEstimatorMixin:
         weights = part.sample_weights()
         keep = None if weights is None else (weights > 0).cpu().numpy()
         pending = _PendingResiduals(
-            self.net_, _compact_windows(part), truth, keep, self.uncertainty, self.n_samples)
+            self.net_, _compact_windows(part), truth, keep, self.uncertainty, self.n_draws)
         if self.uncertainty == "mc_dropout" and dropout_rate(self.net_.module_) == 0:
             pending.residuals(self)       # nothing to sample: fail at fit, saying how to fix it
         self._calibration = pending
@@ -539,7 +585,7 @@ class NeuralEstimatorMixin:
                 f"{len(valid)} samples) are zero, so early stopping would monitor nothing. "
                 "Give positive weight to some recent samples, or set valid_fraction=0."
             )
-        auxiliary = getattr(self._net, "auxiliary_loss", None)
+        auxiliary = getattr(self._module, "auxiliary_loss", None)
         if auxiliary is not None and "sample_weight" not in inspect.signature(auxiliary).parameters:
             warnings.warn(
                 f"{type(self).__name__}'s net adds an auxiliary loss that takes no sample "
@@ -576,17 +622,17 @@ class NeuralEstimatorMixin:
 
     def _calibration_residuals(self, net: SkfinNet, windows: WindowDataset, truth: np.ndarray,
                                keep: np.ndarray | None, uncertainty: str,
-                               n_samples: int) -> np.ndarray:
+                               n_draws: int) -> np.ndarray:
         """Residuals ``y - point`` ``[n, H, T]`` of ``net`` on ``windows``, zero weights left out.
 
         The point forecast is the one ``predict`` gave with the settings of the fit that
-        calibrated (``uncertainty``, ``n_samples``), even if they were changed since.
+        calibrated (``uncertainty``, ``n_draws``), even if they were changed since.
         """
         face = self
-        if net is not self.net_ or (uncertainty, n_samples) != (self.uncertainty, self.n_samples):
+        if net is not self.net_ or (uncertainty, n_draws) != (self.uncertainty, self.n_draws):
             face = object.__new__(type(self))      # a per-call view: self is left unchanged
             face.__dict__.update(vars(self), net_=net, uncertainty=uncertainty,
-                                 n_samples=n_samples)
+                                 n_draws=n_draws)
         residuals = truth - face._point(face._forward(windows))
         return residuals if keep is None else residuals[keep]
 
@@ -619,7 +665,7 @@ class NeuralEstimatorMixin:
             return self.net_.forward(dataset, training=False, device="cpu")
 
     def _forward_mc(self, dataset: WindowDataset) -> torch.Tensor:
-        """``n_samples`` dropout draws in one batched pass: each window is repeated.
+        """``n_draws`` dropout draws in one batched pass: each window is repeated.
 
         The draws run on a private sampler of the fitted module (:func:`mc_dropout`: shared
         weights, dropout masks from its own generator seeded by the engine's seed), never
@@ -640,10 +686,10 @@ class NeuralEstimatorMixin:
         engine = object.__new__(type(net))
         engine.__dict__.update(vars(net))
         engine.__dict__["module_"] = mc_dropout(net.module_, seed=net.seed + 1)
-        repeated = dataset.subset(torch.arange(len(dataset)).repeat(self.n_samples))
+        repeated = dataset.subset(torch.arange(len(dataset)).repeat(self.n_draws))
         with torch.inference_mode():
             params = engine.forward(repeated, training=False, device="cpu")
-        return params.view(self.n_samples, len(dataset), *params.shape[1:])
+        return params.view(self.n_draws, len(dataset), *params.shape[1:])
 
     def _point(self, params: torch.Tensor) -> np.ndarray:
         point = self.net_.module_.head.point(params).double().numpy()
@@ -685,8 +731,8 @@ class _PendingResiduals:
     (the forward pass is deterministic) and the same array (``dict.setdefault``).
     """
 
-    def __init__(self, net, windows, truth, keep, uncertainty, n_samples):
-        self.inputs = (net, windows, truth, keep, uncertainty, n_samples)
+    def __init__(self, net, windows, truth, keep, uncertainty, n_draws):
+        self.inputs = (net, windows, truth, keep, uncertainty, n_draws)
 
     def residuals(self, face) -> np.ndarray:
         value = self.__dict__.get("value")

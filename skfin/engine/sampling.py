@@ -2,9 +2,9 @@
 
 Gal & Ghahramani (2016) read dropout at prediction time as approximate Bayesian inference:
 each forward pass with fresh dropout masks is one draw of the weights. With
-``uncertainty="mc_dropout"`` an estimator runs ``n_samples`` such passes; its point forecast
+``uncertainty="mc_dropout"`` an estimator runs ``n_draws`` such passes; its point forecast
 is their mean, and its predictive distribution is the equal-weight **mixture** of the
-``n_samples`` predictive distributions the head gives (a point head's distribution being the
+``n_draws`` predictive distributions the head gives (a point head's distribution being the
 point plus the empirical validation residuals). The mixture widens the head's own
 (aleatoric) spread by the disagreement between the draws (epistemic spread).
 

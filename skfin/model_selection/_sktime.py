@@ -17,35 +17,33 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
 from sktime.split import ExpandingWindowSplitter
+
+from skfin._checks import Described, ParamValidation
 
 __all__ = ["PurgedExpandingWindowSplitter", "evaluate"]
 
 
+def _is_steps(horizon) -> bool:
+    """An int >= 1, or a list of distinct ints >= 1."""
+    if isinstance(horizon, bool):
+        return False
+    if isinstance(horizon, Integral):
+        return horizon >= 1
+    steps = np.asarray(horizon)
+    return (steps.ndim == 1 and steps.size > 0 and np.issubdtype(steps.dtype, np.integer)
+            and bool((steps >= 1).all()) and len(np.unique(steps)) == steps.size)
+
+
 def _steps(horizon, gap) -> np.ndarray:
     """Forecast steps relative to the cutoff: ``gap + 1 .. gap + horizon`` (or a list)."""
-    if not isinstance(gap, Integral) or isinstance(gap, bool) or gap < 0:
-        raise ValueError(
-            f"gap must be an int >= 0 (rows between the end of training and the first "
-            f"test point); got gap={gap!r}."
-        )
-    if isinstance(horizon, Integral) and not isinstance(horizon, bool):
-        if horizon < 1:
-            raise ValueError(f"horizon must be an int >= 1; got horizon={horizon!r}.")
-        steps = np.arange(1, horizon + 1)
-    else:
-        steps = np.asarray(horizon)
-        if (steps.ndim != 1 or steps.size == 0 or not np.issubdtype(steps.dtype, np.integer)
-                or (steps < 1).any() or len(np.unique(steps)) != steps.size):
-            raise ValueError(
-                "horizon must be an int >= 1 or a list of distinct ints >= 1 (steps after "
-                f"the gap); got horizon={horizon!r}."
-            )
-        steps = np.sort(steps)
-    return steps + gap
+    if isinstance(horizon, Integral):
+        return np.arange(1, horizon + 1) + gap
+    return np.sort(np.asarray(horizon)) + gap
 
 
-class PurgedExpandingWindowSplitter(ExpandingWindowSplitter):
+class PurgedExpandingWindowSplitter(ParamValidation, ExpandingWindowSplitter):
     """Expanding-window splitter with a gap between training and test, for sktime.
 
     Fold ``k`` trains on the first ``initial_window + k * step_length`` points; its
@@ -100,9 +98,16 @@ class PurgedExpandingWindowSplitter(ExpandingWindowSplitter):
     (4499, [4502, 4503, 4504, 4505, 4506])
     """
 
+    _parameter_constraints = {
+        "horizon": [Described(_is_steps, "an int >= 1 or a list of distinct ints >= 1 "
+                                         "(steps after the gap)")],
+        "gap": [Interval(Integral, 0, None, closed="left")],
+    }
+
     def __init__(self, horizon=1, initial_window=10, step_length=1, gap=0):
         self.horizon = horizon
         self.gap = gap
+        self._validate_params()     # here: sktime computes the folds' fh at construction
         super().__init__(
             fh=_steps(horizon, gap), initial_window=initial_window, step_length=step_length
         )

@@ -24,8 +24,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import indexable
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _num_samples
+
+from skfin._checks import ParamValidation
 
 __all__ = ["PurgedWalkForward", "PurgedKFold"]
 
@@ -38,15 +40,7 @@ def _warn_groups(splitter, groups) -> None:
         )
 
 
-def _validate_params(splitter) -> None:
-    """Check the splitter's parameters against its ``_parameter_constraints``."""
-    params = {name: getattr(splitter, name) for name in splitter._parameter_constraints}
-    validate_parameter_constraints(
-        splitter._parameter_constraints, params, caller_name=type(splitter).__name__
-    )
-
-
-class PurgedWalkForward(BaseCrossValidator):
+class PurgedWalkForward(ParamValidation, BaseCrossValidator):
     """Walk-forward folds in time order, purged of targets that overlap the test block.
 
     Each fold tests on a contiguous block of ``test_size`` rows; the blocks tile the end
@@ -167,7 +161,7 @@ class PurgedWalkForward(BaseCrossValidator):
             ``gap`` to leave at least one training row in the first fold.
         """
         _warn_groups(self, groups)
-        _validate_params(self)
+        self._validate_params()
         (X,) = indexable(X)
         n_samples = _num_samples(X)
         test_size = self.test_size
@@ -198,7 +192,7 @@ class PurgedWalkForward(BaseCrossValidator):
             yield indices[train_start:train_end], indices[test_start : test_start + test_size]
 
 
-class PurgedKFold(BaseCrossValidator):
+class PurgedKFold(ParamValidation, BaseCrossValidator):
     """K-fold over contiguous blocks in time, purged on both sides and embargoed after.
 
     The rows are cut into ``n_splits`` contiguous test blocks in time order (as
@@ -308,7 +302,7 @@ class PurgedKFold(BaseCrossValidator):
             without training rows.
         """
         _warn_groups(self, groups)
-        _validate_params(self)
+        self._validate_params()
         (X,) = indexable(X)
         n_samples = _num_samples(X)
         if n_samples < self.n_splits:

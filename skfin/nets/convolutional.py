@@ -41,6 +41,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from skfin._deprecation import renamed
 from skfin.nets._params import DROPOUT, POSITIVE
 from skfin.nets.heads import make_head
 from skfin.nets.recurrent import init_rnn_weights
@@ -259,6 +260,7 @@ class CNNLSTM(nn.Module):
         return self.head(self.dropout(h[:, -1]))                # [B, H, T, P]
 
 
+@renamed(hidden_size="channels")
 class TCN(nn.Module):
     """Temporal convolutional network (Bai et al., 2018) with a last-step readout.
 
@@ -280,7 +282,7 @@ class TCN(nn.Module):
         Head, see :func:`skfin.nets.heads.make_head`.
     quantiles : sequence of float, default=None
         Levels for ``output="quantile"``.
-    hidden_size : int, default=16
+    channels : int, default=16
         Channels of every residual block.
     kernel_size : int, default=3
     num_blocks : int, default=4
@@ -313,25 +315,25 @@ class TCN(nn.Module):
     """
 
     _parameter_constraints: dict = {
-        "hidden_size": POSITIVE, "kernel_size": POSITIVE, "num_blocks": POSITIVE,
+        "channels": POSITIVE, "kernel_size": POSITIVE, "num_blocks": POSITIVE,
         "dropout": DROPOUT, "weight_norm": ["boolean"],
     }
 
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,
-                 hidden_size: int = 16, kernel_size: int = 3, num_blocks: int = 4,
+                 channels: int = 16, kernel_size: int = 3, num_blocks: int = 4,
                  dropout: float = 0.1, weight_norm: bool = True):
         super().__init__()
-        _check_positive("TCN", hidden_size=hidden_size, kernel_size=kernel_size,
+        _check_positive("TCN", channels=channels, kernel_size=kernel_size,
                         num_blocks=num_blocks)
         self.receptive_field = receptive_field(kernel_size, num_blocks, convs_per_level=2)
         _warn_if_window_exceeds("TCN", window, self.receptive_field, "num_blocks or kernel_size")
         self.blocks = nn.Sequential(*(
-            _TemporalBlock(n_features if i == 0 else hidden_size, hidden_size, kernel_size,
+            _TemporalBlock(n_features if i == 0 else channels, channels, kernel_size,
                            2 ** i, dropout, weight_norm)
             for i in range(num_blocks)))
         self.dropout = nn.Dropout(dropout)
-        self.head = make_head(output, hidden_size, horizon, n_targets, quantiles)
+        self.head = make_head(output, channels, horizon, n_targets, quantiles)
 
     def features(self, x: Tensor) -> Tensor:                    # x: [B, W, F]
         """Per-step output of the top block, ``[B, W, C]``."""
@@ -343,10 +345,11 @@ class TCN(nn.Module):
         return self.head(self.dropout(z))                       # [B, H, T, P]
 
 
+@renamed(hidden_size="channels")
 class WaveNet(nn.Module):
     """WaveNet-style stack of gated, dilated causal convolutions with skip connections.
 
-    A 1x1 convolution lifts the input to ``hidden_size`` channels; then ``num_cycles``
+    A 1x1 convolution lifts the input to ``channels`` channels; then ``num_cycles``
     cycles of ``num_layers`` gated layers with dilations ``1, 2, ..., 2^(num_layers-1)``
     each compute ``z = tanh(W_f * h) . sigmoid(W_g * h)``, add a 1x1 projection of ``z`` to
     the residual stream and send another to the skip path. The sum of all skips goes
@@ -364,7 +367,7 @@ class WaveNet(nn.Module):
         Head, see :func:`skfin.nets.heads.make_head`.
     quantiles : sequence of float, default=None
         Levels for ``output="quantile"``.
-    hidden_size : int, default=16
+    channels : int, default=16
         Channels of the residual and skip paths.
     kernel_size : int, default=2
     num_layers : int, default=5
@@ -393,28 +396,28 @@ class WaveNet(nn.Module):
     """
 
     _parameter_constraints: dict = {
-        "hidden_size": POSITIVE, "kernel_size": POSITIVE, "num_layers": POSITIVE,
+        "channels": POSITIVE, "kernel_size": POSITIVE, "num_layers": POSITIVE,
         "num_cycles": POSITIVE, "dropout": DROPOUT,
     }
 
     def __init__(self, n_features: int, window: int, horizon: int, n_targets: int, *,
                  output: str = "point", quantiles: Sequence[float] | None = None,
-                 hidden_size: int = 16, kernel_size: int = 2, num_layers: int = 5,
+                 channels: int = 16, kernel_size: int = 2, num_layers: int = 5,
                  num_cycles: int = 2, dropout: float = 0.1):
         super().__init__()
-        _check_positive("WaveNet", hidden_size=hidden_size, kernel_size=kernel_size,
+        _check_positive("WaveNet", channels=channels, kernel_size=kernel_size,
                         num_layers=num_layers, num_cycles=num_cycles)
         self.receptive_field = receptive_field(kernel_size, num_layers, num_cycles=num_cycles)
         _warn_if_window_exceeds("WaveNet", window, self.receptive_field,
                                 "num_layers, num_cycles or kernel_size")
         depth = num_layers * num_cycles
-        self.inp = nn.Conv1d(n_features, hidden_size, 1)
+        self.inp = nn.Conv1d(n_features, channels, 1)
         self.layers = nn.ModuleList(
-            _GatedLayer(hidden_size, kernel_size, 2 ** (i % num_layers), residual=i < depth - 1)
+            _GatedLayer(channels, kernel_size, 2 ** (i % num_layers), residual=i < depth - 1)
             for i in range(depth))
-        self.out = nn.Conv1d(hidden_size, hidden_size, 1)
+        self.out = nn.Conv1d(channels, channels, 1)
         self.dropout = nn.Dropout(dropout)
-        self.head = make_head(output, hidden_size, horizon, n_targets, quantiles)
+        self.head = make_head(output, channels, horizon, n_targets, quantiles)
 
     def features(self, x: Tensor) -> Tensor:                    # x: [B, W, F]
         """Per-step output of the skip path, ``[B, W, C]``."""

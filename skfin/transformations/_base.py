@@ -30,9 +30,11 @@ import pandas as pd
 from sklearn import get_config
 from sklearn.base import BaseEstimator as _SklearnBaseEstimator
 from sklearn.base import TransformerMixin
-from sklearn.utils._param_validation import Options, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_array, validate_data
 from sktime.transformations.base import BaseTransformer
+
+from skfin._checks import Described
 
 FILL_OPTIONS = ("raise", "ffill", "drop")
 WARMUP_OPTIONS = ("nan", "drop")
@@ -148,9 +150,6 @@ class _SeriesTransformer(TransformerMixin, BaseTransformer, _SklearnBaseEstimato
         """Whether the inputs must be strictly positive (prices); see subclasses."""
         return False
 
-    def _check_params(self):
-        self._validate_params()
-
     def _check_input(self, X, *, reset):
         """Validate ``X`` the scikit-learn way; return what sktime should receive.
 
@@ -246,7 +245,7 @@ class _SeriesTransformer(TransformerMixin, BaseTransformer, _SklearnBaseEstimato
         self : object
             The fitted transformer.
         """
-        self._check_params()
+        self._validate_params()
         for key in ("n_features_in_", "feature_names_in_"):
             self.__dict__.pop(key, None)
         X = self._check_input(X, reset=True)
@@ -469,29 +468,6 @@ def _is_int(value, low):
     return isinstance(value, Integral) and not isinstance(value, bool) and value >= low
 
 
-class _Described(Options):
-    """A scikit-learn parameter constraint given by a predicate and its description.
-
-    ``validate_parameter_constraints`` only accepts constraint objects of scikit-learn's
-    own classes, hence the subclass of ``Options``; membership is redefined here. The
-    message then reads "The 'x' parameter of Est must be <description>. Got ... instead."
-    """
-
-    def __init__(self, predicate, description):
-        super().__init__(object, set())
-        self.predicate = predicate
-        self.description = description
-
-    def is_satisfied_by(self, val):
-        try:
-            return bool(self.predicate(val))
-        except (TypeError, ValueError):
-            return False
-
-    def __str__(self):
-        return self.description
-
-
 def _windows_constraint(low=1, why=None):
     """Constraint of a window parameter: an int >= ``low``, a tuple of them, or None/().
 
@@ -501,7 +477,7 @@ def _windows_constraint(low=1, why=None):
     text = f"an int >= {low}, a tuple of ints >= {low}, or None/() to switch it off"
     if why:
         text += f"; shorter windows only give NaN ({why})"
-    return _Described(
+    return Described(
         lambda v: v is None or _is_int(v, low)
         or (isinstance(v, (list, tuple)) and all(_is_int(k, low) for k in v)),
         text,
@@ -527,7 +503,7 @@ def _tuple_constraint(fields, description, check=None):
                 return False
         return check is None or check(*v)
 
-    return _Described(ok, description)
+    return Described(ok, description)
 
 
 def _as_windows(value):

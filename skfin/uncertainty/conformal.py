@@ -56,6 +56,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
+from skfin._checks import ParamValidation
+
 __all__ = ["ConformalForecaster", "ConformalRegressor", "causal_scale", "conformal_radius"]
 
 
@@ -204,7 +206,7 @@ def _radius_of_stream(errors: np.ndarray, known: np.ndarray, origin: int, alphas
                             **kwargs) * scale[origin]
 
 
-class ConformalForecaster(BaseForecaster):
+class ConformalForecaster(ParamValidation, BaseForecaster):
     """Split or adaptive conformal intervals around any sktime forecaster's point forecasts.
 
     ``fit`` trains a clone of ``forecaster`` on all but the last ``calibration_size +
@@ -271,6 +273,12 @@ class ConformalForecaster(BaseForecaster):
         "fit_is_empty": False,
     }
     _config = {"remember_data": False}
+    #: As :class:`ConformalRegressor`'s, but ``calibration_size`` counts forecast origins.
+    _parameter_constraints = {
+        "forecaster": [object],
+        **_PARAMS,
+        "calibration_size": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(self, forecaster, *, method="aci", calibration_size=250, gamma=0.005,
                  scaling="ewma", halflife=10):
@@ -298,13 +306,7 @@ class ConformalForecaster(BaseForecaster):
             self._forecast_here()
 
     def _fit(self, y, X=None, fh=None):
-        from sklearn.utils._param_validation import validate_parameter_constraints
-
-        validate_parameter_constraints(_PARAMS, {k: getattr(self, k) for k in _PARAMS},
-                                       caller_name=type(self).__name__)
-        if not isinstance(self.calibration_size, Integral):
-            raise ValueError("ConformalForecaster needs an int calibration_size (a number of "
-                             f"forecast origins); got {self.calibration_size!r}.")
+        self._validate_params()
         horizon = int(np.max(fh.to_relative(self.cutoff)))
         if np.min(fh.to_relative(self.cutoff)) < 1:
             raise ValueError("ConformalForecaster forecasts out of sample only; use fh >= 1.")

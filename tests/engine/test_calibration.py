@@ -59,7 +59,7 @@ def test_residuals_are_those_of_the_fit_however_late_they_are_asked(xy):
     residuals = asked.residuals_.copy()
     # Settings changed after the fit do not change the fit's calibration ...
     for model in (asked, late):
-        model.set_params(uncertainty="mc_dropout", n_samples=5)
+        model.set_params(uncertainty="mc_dropout", n_draws=5)
     np.testing.assert_array_equal(late.residuals_, residuals)
     # ... and neither does a copy or a pickle taken before anything asked.
     fresh = LSTMRegressor(**FAST).fit(X, y)

@@ -24,7 +24,7 @@ def xy(sp500_xy):
 
 def _fit(cls, xy, **params):
     X, y = xy
-    return cls(window=16, max_epochs=2, n_samples=12, random_state=0, **params).fit(X[:600], y[:600])
+    return cls(window=16, max_epochs=2, n_draws=12, random_state=0, **params).fit(X[:600], y[:600])
 
 
 def _windows(model, X):
@@ -108,7 +108,7 @@ def test_quantile_head_range_is_still_checked(xy):
 
 def test_forecaster_face(sp500_returns):
     y = sp500_returns.iloc[-800:]
-    f = BayesianLSTMForecaster(window=16, max_epochs=2, n_samples=16, random_state=0)
+    f = BayesianLSTMForecaster(window=16, max_epochs=2, n_draws=16, random_state=0)
     f.fit(y, fh=[1, 2, 3])
     band = f.predict_interval(coverage=[0.8, 0.95])
     point = f.predict()

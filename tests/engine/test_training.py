@@ -134,7 +134,7 @@ def test_same_hyperparameter_names_on_both_faces(arch):
     assert reg - fc == {"missing", "warm_start"}
     # future_X: which columns of X are known ahead; sklearn rows are already aligned with
     # their targets, so a known-future value is simply a column of the row.
-    assert fc - reg == {"update_epochs", "scale", "future_X"}
+    assert fc - reg == {"update_epochs", "standardize", "future_X"}
 
 
 @pytest.mark.parametrize("cls", [LSTMRegressor, LSTMForecaster])

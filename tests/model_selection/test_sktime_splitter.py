@@ -81,8 +81,8 @@ def test_set_params_and_clone_recompute_fh():
 
 
 @pytest.mark.parametrize("params,match", [
-    ({"gap": -1}, "gap must be an int >= 0"),
-    ({"horizon": 0}, "horizon must be an int >= 1"),
+    ({"gap": -1}, "'gap' parameter .* must be an int in the range \\[0, inf\\)"),
+    ({"horizon": 0}, "'horizon' parameter .* must be an int >= 1"),
     ({"horizon": [1, 1, 2]}, "list of distinct ints >= 1"),
     ({"horizon": [0.5]}, "list of distinct ints >= 1"),
 ])

@@ -143,7 +143,7 @@ def test_cnn_lstm_pooling_handles_short_windows(window, pool_size, real_batch):
 @pytest.mark.parametrize(("net_cls", "bad"), [
     ("CNNLSTM", dict(pool_size=0)), ("CNNLSTM", dict(kernel_size=0)),
     ("TCN", dict(num_blocks=0)), ("TCN", dict(kernel_size=1.5)),
-    ("WaveNet", dict(num_cycles=0)), ("WaveNet", dict(hidden_size=0)),
+    ("WaveNet", dict(num_cycles=0)), ("WaveNet", dict(channels=0)),
 ])
 def test_bad_architecture_parameters_raise_value_error(net_cls, bad):
     from skfin import nets

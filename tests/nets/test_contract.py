@@ -40,7 +40,7 @@ def test_overfits_one_real_batch(net_cls, real_batch, overfit):
     """
     torch.manual_seed(0)
     x, y = real_batch
-    wide = {"dropout": 0.0, "hidden_size": 64}            # nets without hidden_size: defaults
+    wide = {"dropout": 0.0, "hidden_size": 64, "channels": 64}   # where the net has them
     accepted = inspect.signature(net_cls).parameters
     net = net_cls(n_features=2, window=20, horizon=1, n_targets=1,
                   **{k: v for k, v in wide.items() if k in accepted})

@@ -244,7 +244,7 @@ def test_forecaster_explains_its_forecast():
 
 # ----------------------------------------------------- quantile head x MC dropout
 MC_QUANTILE = dict(window=16, max_epochs=2, output="quantile", quantiles=(0.05, 0.5, 0.95),
-                   uncertainty="mc_dropout", dropout=0.1, n_samples=8, hidden_size=16,
+                   uncertainty="mc_dropout", dropout=0.1, n_draws=8, hidden_size=16,
                    random_state=0)
 
 
