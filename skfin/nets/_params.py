@@ -18,7 +18,9 @@ Examples
 
 from __future__ import annotations
 
-__all__ = ["integer", "real", "options", "POSITIVE", "DROPOUT"]
+from skfin._docs import fill
+
+__all__ = ["integer", "real", "options", "POSITIVE", "DROPOUT", "CONTRACT_DOC", "contract_doc"]
 
 
 def integer(low: int | None = None, high: int | None = None, closed: str = "left") -> tuple:
@@ -40,3 +42,32 @@ def options(*values: str) -> tuple:
 POSITIVE = [integer(1)]
 #: A dropout probability.
 DROPOUT = [real(0, 1)]
+
+
+#: The Parameters entries of the tensor contract, the same in every net's docstring.
+CONTRACT_DOC = """\
+    n_features, window, horizon, n_targets : int
+        The tensor contract: input ``[B, window, n_features]``, output
+        ``[B, horizon, n_targets, n_params]``.
+    output : str, default="point"
+        Head, see :func:`skfin.nets.heads.make_head`.
+    quantiles : sequence of float, default=None
+        Levels for ``output="quantile"``."""
+
+
+def contract_doc(cls=None, **fragments: str):
+    """Class decorator: the line ``    {contract}`` of a net's docstring becomes :data:`CONTRACT_DOC`.
+
+    ``@contract_doc(name=text)`` also fills the lines ``    {name}``, for entries that
+    several nets of a module share. The ``default=`` of each entry is then the net's own
+    (:func:`skfin._docs.fill`).
+
+    Examples
+    --------
+    >>> from skfin.nets import BayesianLSTM
+    >>> 'output : str, default="gaussian"' in BayesianLSTM.__doc__
+    True
+    """
+    if cls is None:
+        return lambda cls: fill(cls, {"contract": CONTRACT_DOC, **fragments})
+    return fill(cls, {"contract": CONTRACT_DOC, **fragments})

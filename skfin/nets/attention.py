@@ -47,7 +47,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from skfin.nets.convolutional import _check_positive
-from skfin.nets._params import DROPOUT, POSITIVE, options, real
+from skfin.nets._params import DROPOUT, POSITIVE, contract_doc, options, real
 from skfin.nets.heads import make_head
 
 __all__ = ["Transformer", "PatchTST", "Autoformer", "RevIN", "sinusoidal_encoding",
@@ -108,6 +108,7 @@ def sinusoidal_encoding(length: int, d_model: int) -> Tensor:
     return pe.float()
 
 
+@contract_doc
 class Transformer(nn.Module):
     """Transformer encoder over the past window (Vaswani et al., 2017).
 
@@ -120,13 +121,7 @@ class Transformer(nn.Module):
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     d_model : int, default=32
         Width of the encoder; must be divisible by ``n_heads``.
     n_heads : int, default=4
@@ -274,6 +269,7 @@ class RevIN(nn.Module):
         return z * scale[:, None] + loc[:, None]
 
 
+@contract_doc
 class PatchTST(nn.Module):
     """PatchTST (Nie et al., 2023): channel-independent patch Transformer with RevIN.
 
@@ -299,13 +295,7 @@ class PatchTST(nn.Module):
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     patch_len : int, default=16
         Steps per patch. A window shorter than ``patch_len`` is one patch of ``window``
         steps (with a ``UserWarning``).
@@ -666,6 +656,7 @@ class _DecoderLayer(nn.Module):
         return x, self.trend_proj(trend).transpose(1, 2)           # [B, L, d], [B, L, F]
 
 
+@contract_doc
 class Autoformer(nn.Module):
     """Autoformer (Wu et al., 2021): decomposition Transformer with Auto-Correlation.
 
@@ -695,13 +686,7 @@ class Autoformer(nn.Module):
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     d_model : int, default=32
         Width of the embeddings and of every layer.
     num_layers : int, default=2

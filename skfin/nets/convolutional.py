@@ -42,7 +42,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from skfin._deprecation import renamed
-from skfin.nets._params import DROPOUT, POSITIVE
+from skfin.nets._params import DROPOUT, POSITIVE, contract_doc
 from skfin.nets.heads import make_head
 from skfin.nets.recurrent import init_rnn_weights
 
@@ -164,6 +164,7 @@ class _GatedLayer(nn.Module):
         return out, self.skip(z)                               # [B, C, W], [B, C, W]
 
 
+@contract_doc
 class CNNLSTM(nn.Module):
     """Convolutional front end (Conv1d, BatchNorm, ReLU, max-pooling) feeding an LSTM.
 
@@ -176,13 +177,7 @@ class CNNLSTM(nn.Module):
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     channels : int, default=64
         Filters of the convolution.
     kernel_size : int, default=3
@@ -261,6 +256,7 @@ class CNNLSTM(nn.Module):
 
 
 @renamed(hidden_size="channels")
+@contract_doc
 class TCN(nn.Module):
     """Temporal convolutional network (Bai et al., 2018) with a last-step readout.
 
@@ -275,13 +271,7 @@ class TCN(nn.Module):
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     channels : int, default=16
         Channels of every residual block.
     kernel_size : int, default=3
@@ -346,6 +336,7 @@ class TCN(nn.Module):
 
 
 @renamed(hidden_size="channels")
+@contract_doc
 class WaveNet(nn.Module):
     """WaveNet-style stack of gated, dilated causal convolutions with skip connections.
 
@@ -360,13 +351,7 @@ class WaveNet(nn.Module):
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     channels : int, default=16
         Channels of the residual and skip paths.
     kernel_size : int, default=2

@@ -6,24 +6,19 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from skfin.nets._params import DROPOUT, POSITIVE
+from skfin.nets._params import DROPOUT, POSITIVE, contract_doc
 from skfin.nets.heads import make_head
 
 __all__ = ["MLP"]
 
 
+@contract_doc
 class MLP(nn.Module):
     """Feed-forward net on the flattened past window.
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     hidden_size : int, default=32
         Width of each hidden layer.
     num_layers : int, default=1

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from skfin.nets._params import DROPOUT, POSITIVE
+from skfin.nets._params import DROPOUT, POSITIVE, contract_doc
 from skfin.nets.heads import make_head
 
 __all__ = ["LSTM", "GRU", "AttentionLSTM", "ResidualLSTM", "BayesianLSTM", "LockedDropout",
@@ -120,27 +120,29 @@ class _Recurrent(nn.Module):
         return {"attention": self.encode(x)[1]}
 
 
-class LSTM(_Recurrent):
-    """LSTM encoder over the past window with a shared output head.
-
-    Parameters
-    ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+#: The Parameters entries that LSTM and GRU share.
+_RECURRENT_PARAMS = """\
     hidden_size : int, default=32
+        Units of the recurrent state in each layer.
     num_layers : int, default=1
+        Stacked recurrent layers.
     dropout : float, default=0.1
         Between stacked layers and before the head.
     bidirectional : bool, default=False
         Read the window both ways (it holds only the past, so nothing leaks).
     attention : bool, default=False
         Also pool all steps with additive attention queried by the last step; the head
-        reads the attention context next to the last step.
+        reads the attention context next to the last step."""
+
+
+@contract_doc(recurrent=_RECURRENT_PARAMS)
+class LSTM(_Recurrent):
+    """LSTM encoder over the past window with a shared output head.
+
+    Parameters
+    ----------
+    {contract}
+    {recurrent}
 
     Examples
     --------
@@ -155,27 +157,14 @@ class LSTM(_Recurrent):
     rnn_cls = nn.LSTM
 
 
+@contract_doc(recurrent=_RECURRENT_PARAMS)
 class GRU(_Recurrent):
     """GRU encoder over the past window with a shared output head.
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
-    hidden_size : int, default=32
-    num_layers : int, default=1
-    dropout : float, default=0.1
-        Between stacked layers and before the head.
-    bidirectional : bool, default=False
-        Read the window both ways (it holds only the past, so nothing leaks).
-    attention : bool, default=False
-        Also pool all steps with additive attention queried by the last step; the head
-        reads the attention context next to the last step.
+    {contract}
+    {recurrent}
 
     Examples
     --------
@@ -187,6 +176,7 @@ class GRU(_Recurrent):
     rnn_cls = nn.GRU
 
 
+@contract_doc
 class AttentionLSTM(LSTM):
     """LSTM whose summary of the window is additive (Bahdanau) attention pooling.
 
@@ -198,13 +188,7 @@ class AttentionLSTM(LSTM):
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     hidden_size : int, default=32
     num_layers : int, default=1
     dropout : float, default=0.1
@@ -240,6 +224,7 @@ class AttentionLSTM(LSTM):
                          dropout=dropout, bidirectional=bidirectional, attention=True)
 
 
+@contract_doc
 class ResidualLSTM(nn.Module):
     """Stacked LSTMs with residual connections and layer normalisation.
 
@@ -250,13 +235,7 @@ class ResidualLSTM(nn.Module):
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     hidden_size : int, default=32
         Width of the input projection and of every LSTM layer.
     num_layers : int, default=2
@@ -339,6 +318,7 @@ class LockedDropout(nn.Dropout):
         return x * mask                                  # [B, 1, d] broadcast over L
 
 
+@contract_doc
 class BayesianLSTM(nn.Module):
     """LSTM with variational dropout, made to be sampled with Monte Carlo dropout.
 
@@ -353,13 +333,7 @@ class BayesianLSTM(nn.Module):
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="gaussian"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     hidden_size : int, default=32
     num_layers : int, default=1
     dropout : float, default=0.2
