@@ -59,12 +59,14 @@ def renamed_in(cls, kwargs: dict, renames: dict[str, str], *, stacklevel: int = 
     return out
 
 
-def rename_parameters(cls, renames: dict[str, str]):
+def rename_parameters(cls, renames: dict[str, str], on_unknown=None):
     """Let ``cls(old=value)`` mean ``cls(new=value)``, with a FutureWarning.
 
     Only the names that ``cls.__init__`` has under their new name are mapped; the signature
     seen by :func:`inspect.signature` is unchanged. The mapping is kept on the class as
     ``_renamed_parameters`` (the faces of a net read its renames from there).
+    ``on_unknown(cls, names)``, if given, is called with keywords ``cls`` has under no
+    name, to raise a more helpful error than Python's.
 
     Examples
     --------
@@ -77,11 +79,15 @@ def rename_parameters(cls, renames: dict[str, str]):
     names = set(inspect.signature(init).parameters)
     renames = {old: new for old, new in renames.items() if new in names and old not in names}
     cls._renamed_parameters = renames
-    if not renames or "__init__" not in vars(cls):
+    if (not renames and on_unknown is None) or "__init__" not in vars(cls):
         return cls
 
     @functools.wraps(init)
     def __init__(self, *args, **kwargs):
+        if on_unknown is not None:
+            unknown = set(kwargs) - names - set(renames)
+            if unknown:
+                on_unknown(type(self), sorted(unknown))
         init(self, *args, **renamed_in(type(self), kwargs, renames))
 
     # also for introspection that does not follow ``__wrapped__`` (sktime's conformance)

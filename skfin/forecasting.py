@@ -33,10 +33,15 @@ __all__ = ["NeuralForecaster", "MLPForecaster", "LSTMForecaster", "GRUForecaster
            "AttentionLSTMForecaster", "ResidualLSTMForecaster", "BayesianLSTMForecaster",
            "CNNLSTMForecaster", "TCNForecaster", "WaveNetForecaster",
            "TransformerForecaster", "PatchTSTForecaster", "AutoformerForecaster",
-           "NBEATSForecaster", "MultiTaskForecaster", "TFTForecaster"]
+           "NBEATSForecaster", "MultiTaskForecaster", "TFTForecaster",
+           "MambaForecaster", "S4DForecaster", "DeepKoopmanForecaster",
+           "NeuralODEForecaster", "NeuralCDEForecaster"]
 
-def _check_input(data, what: str) -> None:
-    """Name the first NaN, unsorted or duplicated time stamp before sktime converts ``data``."""
+def _check_input(data, what: str, allow_nan: bool = False) -> None:
+    """Name the first NaN, unsorted or duplicated time stamp before sktime converts ``data``.
+
+    With ``allow_nan`` (a net that reads missing values), NaN passes and inf is refused.
+    """
     if not isinstance(data, (pd.Series, pd.DataFrame)):
         return
     if len(data) == 0:
@@ -66,7 +71,55 @@ def _check_input(data, what: str) -> None:
             f"(text or categorical values are not supported). Convert it first, e.g. "
             f"pd.to_numeric({what}[...], errors='raise'), or encode categories as numbers."
         )
-    check_finite(numeric.to_numpy(np.float64), what, list(numeric.columns), index)
+    values = numeric.to_numpy(np.float64)
+    check_finite(np.where(np.isnan(values), 0.0, values) if allow_nan else values, what,
+                 list(numeric.columns), index)
+
+
+def _check_observed(values: np.ndarray, what: str, names, index, allow_nan: bool) -> None:
+    """:func:`check_finite`; with ``allow_nan``, inf only, and every column seen at least once."""
+    if not allow_nan:
+        check_finite(values, what, names, index)
+        return
+    missing = np.isnan(values)
+    check_finite(np.where(missing, 0.0, values), what, names, index)
+    empty = missing.all(axis=0) if len(values) else np.zeros(values.shape[1:], bool)
+    if empty.any():
+        raise ValueError(
+            f"{what} column {names[int(np.argmax(empty))]!r} has no observed value (all NaN): "
+            "there is nothing to learn from it. Drop it, or pass more rows."
+        )
+
+
+def _elapsed(index: pd.Index, unit: float | None = None) -> tuple[np.ndarray, float]:
+    """Time elapsed before each row of ``index`` and the unit it is counted in.
+
+    Dates count in days, periods and integers in steps; the unit is ``unit`` or, when None,
+    the median gap (so 1.0 is a typical step: a trading day, a month). The first row has
+    no predecessor here and gets 1.0; nets that read time ignore it.
+    """
+    if isinstance(index, pd.DatetimeIndex):
+        if index.hasnans:
+            raise ValueError(
+                f"y's DatetimeIndex has a missing time stamp (NaT) at position "
+                f"{int(np.argmax(index.isna()))}; a net that reads time needs the date of "
+                "every observation. Drop or fix that row."
+            )
+        t = np.asarray((index - index[0]) / pd.Timedelta(days=1), dtype=np.float64)
+    elif isinstance(index, pd.PeriodIndex):
+        t = index.asi8.astype(np.float64)
+    elif pd.api.types.is_numeric_dtype(index.dtype):
+        t = np.asarray(index, dtype=np.float64)
+    else:
+        raise ValueError(
+            f"A net that reads time cannot read it from an index of dtype {index.dtype}. "
+            "Use a DatetimeIndex (real elapsed time: weekends and holidays count), a "
+            "PeriodIndex or an integer index (equally spaced observations)."
+        )
+    gaps = np.diff(t)
+    if unit is None:
+        unit = float(np.median(gaps)) if len(gaps) else 1.0
+    return np.concatenate([[1.0], gaps / unit]).astype(np.float32), unit
 
 
 def _with_calendar(data, seen: pd.Index | None = None):
@@ -129,17 +182,23 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         # sktime's own tests) may switch it on later with set_config.
         self._y, self._X = None, None
         # Known-future columns are read at every step 1..max(fh): sktime must pass them all.
-        self.set_tags(**{"capability:non_contiguous_X": self.future_X is None})
+        self.set_tags(**{"capability:non_contiguous_X": self.future_X is None,
+                         "capability:missing_values": self._reads_missing()})
+
+    @classmethod
+    def _reads_missing(cls) -> bool:
+        """Whether the net reads NaN as missing (sktime's ``capability:missing_values``)."""
+        return nets.handles_missing(getattr(cls, "_module", None))
 
     def fit(self, y, X=None, fh=None):
-        _check_input(y, "y")
-        _check_input(X, "X")
+        _check_input(y, "y", self._reads_missing())
+        _check_input(X, "X", self._reads_missing())
         y, X = _with_calendar(y), _with_calendar(X)
         return super().fit(y, X=X, fh=fh)
 
     def update(self, y, X=None, update_params=True):
-        _check_input(y, "y")
-        _check_input(X, "X")
+        _check_input(y, "y", self._reads_missing())
+        _check_input(X, "X", self._reads_missing())
         seen = self._seen[0].index if getattr(self, "_seen", None) is not None else None
         y, X = _with_calendar(y, seen), _with_calendar(X, seen)
         cutoff = self.cutoff if self.is_fitted else None
@@ -185,7 +244,11 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
             parts.append(as_numeric(X, "X"))
         values = np.concatenate([p.to_numpy(np.float64) for p in parts], axis=1)
         names = [*y.columns, *([] if X is None else X.columns)]
-        check_finite(values, "y" if X is None else "y or X", names, y.index)
+        what = "y" if X is None else "y or X"
+        if self._reads_missing():
+            check_finite(np.where(np.isnan(values), 0.0, values), what, names, y.index)
+        else:
+            check_finite(values, what, names, y.index)
         return ((values - self.loc_) / self.scale_).astype(np.float32)
 
     def _training_set(self) -> WindowDataset:
@@ -201,10 +264,27 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
             )
         series = torch.as_tensor(values, device=device)
         future = series[:, self._future_positions()] if self.n_future_ else None
-        return WindowDataset(
-            series, torch.arange(self.window - 1, len(values) - self.horizon_, device=device),
-            self.window, targets=series[:, :self.n_targets_],
-            target_offsets=torch.arange(1, self.horizon_ + 1, device=device), future=future)
+        ends = torch.arange(self.window - 1, len(values) - self.horizon_, device=device)
+        offsets = torch.arange(1, self.horizon_ + 1, device=device)
+        if self._reads_missing():          # train only on windows whose targets were observed
+            observed = series[ends.unsqueeze(1) + offsets, :self.n_targets_].isfinite()
+            ends = ends[observed.flatten(1).all(dim=1)]
+            if len(ends) == 0:
+                raise ValueError(
+                    f"{type(self).__name__} found no window whose {self.horizon_} target "
+                    "step(s) were all observed (not NaN). Pass a series with fewer gaps, or "
+                    "a shorter fh."
+                )
+        return WindowDataset(series, ends, self.window, targets=series[:, :self.n_targets_],
+                             target_offsets=offsets, future=future,
+                             dt=self._dt(y.index, device))
+
+    def _dt(self, index: pd.Index, device) -> torch.Tensor | None:
+        """Elapsed time before each row of ``index`` for a net that reads time (else None)."""
+        if not nets.reads_time(self._module):
+            return None
+        dt, self.time_unit_ = _elapsed(index, getattr(self, "time_unit_", None))
+        return torch.as_tensor(dt, device=device)
 
     def _align_Xy(self, y: pd.DataFrame, X: pd.DataFrame | None):
         """``y`` and ``X`` on their common rows when ``X`` only lacks ``y``'s first rows."""
@@ -308,19 +388,21 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         self.n_future_ = len(self.future_columns_)
         self._seen = (y, X)
         both = y if X is None else pd.concat([y, X], axis=1)
-        values = as_numeric(both, "y" if X is None else "y or X").to_numpy(np.float64)
-        check_finite(values, "y" if X is None else "y or X", list(both.columns), y.index)
-        check_float32_range(values, "y" if X is None else "y or X", list(both.columns))
+        what = "y" if X is None else "y or X"
+        values = as_numeric(both, what).to_numpy(np.float64)
+        _check_observed(values, what, list(both.columns), y.index, self._reads_missing())
+        check_float32_range(np.nan_to_num(values), what, list(both.columns))
+        self.__dict__.pop("time_unit_", None)            # set from this fit's index
         if self.standardize:
             with np.errstate(over="ignore", invalid="ignore"):
-                std = values.std(axis=0)
+                std = np.nanstd(values, axis=0)
             if not np.isfinite(std).all() or (std > np.finfo(np.float32).max).any():
                 col = list(both.columns)[int(np.argmax(~np.isfinite(std) | (std > 3e38)))]
                 raise ValueError(
                     f"Column {col!r} is too large to standardise (its variance overflows). "
                     "Rescale it first, e.g. divide by a power of ten or take log returns."
                 )
-            self.loc_, self.scale_ = values.mean(axis=0), np.where(std > 0, std, 1.0)
+            self.loc_, self.scale_ = np.nanmean(values, axis=0), np.where(std > 0, std, 1.0)
         else:
             self.loc_, self.scale_ = np.zeros(values.shape[1]), np.ones(values.shape[1])
         self._train(self._training_set(), n_features=values.shape[1], window=self.window,
@@ -351,13 +433,14 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
             )
         features = torch.as_tensor(values, device=self.net_.device)
         end = torch.tensor([self.window - 1], device=features.device)
+        dt = self._dt(y.index[-self.window:], features.device)
         if not self.n_future_:
-            return WindowDataset(features, end, self.window)
+            return WindowDataset(features, end, self.window, dt=dt)
         past = values[:, self._future_positions()]
         rows = np.concatenate([past, self._future_X(X_future)])                   # [W+H, K]
         offsets = torch.arange(1, self.horizon_ + 1, device=features.device)
         return WindowDataset(features, end, self.window, target_offsets=offsets,
-                             future=torch.as_tensor(rows, device=features.device))
+                             future=torch.as_tensor(rows, device=features.device), dt=dt)
 
     def _unscale(self, values: np.ndarray) -> np.ndarray:
         """Map standardised target values ``[..., T, ...]`` (T on axis 1) back to levels."""
@@ -1013,6 +1096,227 @@ class TFTForecaster(NeuralForecaster):
     _module = nets.TFT
 
     def __init__(self, *, window=16, hidden_size=16, n_heads=4, num_layers=1, dropout=0.1,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
+                 future_X="all"):
+        self._init(locals())
+
+
+@fill_doc
+class MambaForecaster(NeuralForecaster):
+    """Mamba: selective state-space blocks with a parallel scan (Gu and Dao, 2023), as an sktime forecaster.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    {net_params}
+    {common_params}
+    {forecaster_params}
+
+    References
+    ----------
+    Gu and Dao (2023), "Mamba: linear-time sequence modeling with selective state spaces",
+    arXiv:2312.00752.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import MambaForecaster
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna()
+    >>> f = MambaForecaster(window=30, max_epochs=2, random_state=0)
+    >>> f.fit(r.iloc[-1000:], fh=[1, 2, 3]).predict_interval(coverage=0.9).shape
+    (3, 2)
+    """
+
+    _module = nets.Mamba
+
+    def __init__(self, *, window=32, d_model=32, d_state=16, d_conv=4, expand=2, num_layers=2,
+                 dt_rank=None, dt_min=0.001, dt_max=0.1, dropout=0.1,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
+                 future_X="all"):
+        self._init(locals())
+
+
+@fill_doc
+class S4DForecaster(NeuralForecaster):
+    """S4D: diagonal state-space layers applied as FFT convolutions (Gu et al., 2022), as an sktime forecaster.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    {net_params}
+    {common_params}
+    {forecaster_params}
+
+    References
+    ----------
+    Gu, Gupta, Goel and Ré (2022), "On the parameterization and initialization of diagonal
+    state space models", NeurIPS.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import S4DForecaster
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna()
+    >>> f = S4DForecaster(window=60, max_epochs=2, random_state=0)
+    >>> f.fit(r.iloc[-1000:], fh=[1, 2, 3]).predict().shape
+    (3,)
+    """
+
+    _module = nets.S4D
+
+    def __init__(self, *, window=32, d_model=32, d_state=64, num_layers=2, dt_min=0.001,
+                 dt_max=0.1, init="lin", dropout=0.1,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
+                 future_X="all"):
+        self._init(locals())
+
+
+@fill_doc
+class DeepKoopmanForecaster(NeuralForecaster):
+    """Deep Koopman: encoder, linear operator and decoder (Lusch, Kutz and Brunton, 2018), as an sktime forecaster.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    {net_params}
+    {common_params}
+    {forecaster_params}
+
+    References
+    ----------
+    Lusch, Kutz and Brunton (2018), "Deep learning for universal linear embeddings of
+    nonlinear dynamics", Nature Communications 9, 4950.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_vix
+    >>> from skfin.forecasting import DeepKoopmanForecaster
+    >>> vix = np.log(load_vix().dropna())
+    >>> f = DeepKoopmanForecaster(window=20, max_epochs=2, random_state=0)
+    >>> f.fit(vix.iloc[-1000:], fh=[1, 5, 10]).predict().shape
+    (3,)
+    """
+
+    _module = nets.DeepKoopman
+
+    def __init__(self, *, window=32, latent_dim=8, hidden_size=32, num_layers=2, delays=None,
+                 stable=True, reconstruction_weight=1.0, linearity_weight=1.0,
+                 prediction_weight=1.0,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
+                 future_X="all"):
+        self._init(locals())
+
+
+@fill_doc
+class NeuralODEForecaster(NeuralForecaster):
+    """ODE-RNN with a latent-ODE decoder (Chen et al., 2018; Rubanova et al., 2019), as an sktime forecaster.
+
+    The time between observations is read from ``y``'s index: a DatetimeIndex counts
+    calendar days (a weekend is three days, a holiday four), in units of its median gap
+    (kept as ``time_unit_``); a PeriodIndex or integer index means equally spaced
+    observations, so ``y.reset_index(drop=True)`` switches calendar time off. Forecast
+    step ``h`` lies ``h`` units after the last observation. Needs
+    ``pip install "skfin[ode]"`` (torchdiffeq).
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    {net_params}
+    {common_params}
+    {forecaster_params}
+
+    References
+    ----------
+    Chen, Rubanova, Bettencourt and Duvenaud (2018), "Neural ordinary differential
+    equations", NeurIPS. Rubanova, Chen and Duvenaud (2019), "Latent ODEs for irregularly
+    sampled time series", NeurIPS.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import NeuralODEForecaster
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna()
+    >>> f = NeuralODEForecaster(window=10, hidden_size=8, max_epochs=1, random_state=0)
+    >>> f = f.fit(r.iloc[-500:], fh=[1, 2])              # weekends: three days of dynamics
+    >>> f.time_unit_, f.predict().shape
+    (1.0, (2,))
+    """
+
+    _module = nets.NeuralODE
+
+    def __init__(self, *, window=32, hidden_size=32, ode_hidden=32, solver="rk4", rtol=1e-3,
+                 atol=1e-4, step_size=0.5, adjoint=False,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
+                 future_X="all"):
+        self._init(locals())
+
+
+@fill_doc
+class NeuralCDEForecaster(NeuralForecaster):
+    """Neural controlled differential equation (Kidger et al., 2020), as an sktime forecaster.
+
+    Missing values are native: NaN in ``y`` or ``X`` is neither filled nor refused (sktime's
+    ``capability:missing_values``); the path interpolates across it and its
+    observational-intensity channel records it, and windows whose targets were not
+    observed are left out of training. The time between observations is read from the
+    index as in :class:`NeuralODEForecaster`. Needs ``pip install "skfin[ode]"`` (torchcde).
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    {net_params}
+    {common_params}
+    {forecaster_params}
+
+    References
+    ----------
+    Kidger, Morrill, Foster and Lyons (2020), "Neural controlled differential equations for
+    irregular time series", NeurIPS.
+
+    Examples
+    --------
+    WTI crude with its 290 missing days, as loaded:
+
+    >>> import numpy as np
+    >>> from skfin.datasets import load_wti
+    >>> from skfin.forecasting import NeuralCDEForecaster
+    >>> wti = load_wti()
+    >>> r = 100 * np.log(wti.where(wti > 0)).diff().iloc[-600:]   # NaN where a price is
+    >>> int(r.isna().sum())
+    46
+    >>> f = NeuralCDEForecaster(window=10, hidden_size=8, max_epochs=1, random_state=0)
+    >>> bool(f.fit(r, fh=[1, 2]).predict().notna().all())
+    True
+    """
+
+    _module = nets.NeuralCDE
+
+    def __init__(self, *, window=32, hidden_size=32, vf_hidden=64, interpolation="cubic",
+                 solver="rk4", rtol=1e-3, atol=1e-4, step_size=0.5, adjoint=False,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,

@@ -22,7 +22,7 @@ import pandas as pd
 from skfin.model_selection._backtest import BacktestResult, coverage_label
 
 __all__ = ["plot_forecast", "plot_forecast_fans", "plot_fold_metric", "plot_coverage",
-           "plot_strategy_returns", "save_backtest_plots"]
+           "plot_strategy_returns", "save_backtest_plots", "plot_koopman_spectrum"]
 
 
 def _figure(**kwargs):
@@ -426,3 +426,116 @@ def save_backtest_plots(result: BacktestResult, folder, *, dates=None, ylabel=No
         fig.savefig(folder / name, dpi=dpi)
         paths.append(folder / name)
     return paths
+
+
+def _eigenvalues(eigenvalues) -> np.ndarray:
+    """A complex vector out of an explain dict, a tensor (any device) or an array-like."""
+    if isinstance(eigenvalues, dict):
+        if "eigenvalues" not in eigenvalues:
+            raise ValueError("A dict passed as eigenvalues must be the output of a Koopman "
+                             "net's explain(x), with an 'eigenvalues' entry; got keys "
+                             f"{sorted(eigenvalues)}.")
+        eigenvalues = eigenvalues["eigenvalues"]
+    if hasattr(eigenvalues, "detach"):                     # a torch tensor, without importing torch
+        eigenvalues = eigenvalues.detach().cpu().numpy()
+    values = np.asarray(eigenvalues)
+    if values.ndim == 2:                                   # [B, L]: the spectrum is shared
+        values = values[0]
+    if values.ndim != 1 or values.size == 0 or not np.issubdtype(values.dtype, np.number):
+        raise ValueError("eigenvalues must be a non-empty vector of numbers (complex or real), "
+                         "or [batch, L] as explain returns it; got an array of shape "
+                         f"{values.shape} and dtype {values.dtype}.")
+    return values.astype(complex)
+
+
+def plot_koopman_spectrum(eigenvalues, ax=None, *, annotate=True, title=None):
+    """Eigenvalues of a Koopman operator on the complex plane, with the unit circle.
+
+    Each eigenvalue ``lambda`` is a mode of the linear rollout ``z_{t+h} = K^h z_t``: its
+    angle gives a period of ``2 pi / |arg lambda|`` steps (colour, log scale), its modulus a
+    decay of ``-log |lambda|`` per step, so modes inside the circle die out (half-life
+    ``log 2 / -log |lambda|`` steps) and modes outside it grow. Non-oscillating modes
+    (positive real eigenvalues) are drawn as black crosses. With ``annotate``, one label
+    per conjugate pair gives the period ``T`` and the half-life.
+
+    Parameters
+    ----------
+    eigenvalues : array-like of complex, Tensor or dict
+        The eigenvalues ``[L]``; ``[B, L]`` (the first row is drawn) or the dict of
+        :meth:`skfin.nets.DeepKoopman.explain` are accepted as they come.
+    ax : matplotlib.axes.Axes or None, default=None
+        Axes to draw on; None makes a new figure.
+    annotate : bool, default=True
+        Label the modes with their period and half-life.
+    title : str or None, default=None
+        None gives "Koopman eigenvalues".
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skfin.datasets import load_vix
+    >>> from skfin.nets import DeepKoopman
+    >>> from skfin.plotting import plot_koopman_spectrum
+    >>> v = np.log(load_vix().dropna().to_numpy()[-40:])
+    >>> x = torch.tensor((v - v.mean()) / v.std(), dtype=torch.float32).view(2, 20, 1)
+    >>> net = DeepKoopman(n_features=1, window=20, horizon=5, n_targets=1).eval()
+    >>> fig = plot_koopman_spectrum(net.explain(x))
+    >>> ax = fig.axes[0]
+    >>> len(ax.collections[0].get_offsets())       # the 8 eigenvalues, all oscillating here
+    8
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['unit circle', 'oscillating mode']
+    """
+    from matplotlib.colors import LogNorm
+
+    values = _eigenvalues(eigenvalues)
+    if ax is None:
+        fig = _figure(figsize=(5.6, 4.8), layout="constrained")
+        ax = fig.subplots()
+    else:
+        fig = ax.figure
+    modulus, angle = np.abs(values), np.abs(np.angle(values))
+    with np.errstate(divide="ignore"):
+        periods = 2 * np.pi / angle                                  # inf for positive reals
+        half_lives = np.log(2) / -np.log(modulus)
+    t = np.linspace(0, 2 * np.pi, 361)
+    ax.plot(np.cos(t), np.sin(t), color="grey", ls="--", lw=1, label="unit circle")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(0, color="grey", lw=0.5)
+    cycles = np.isfinite(periods)
+    if cycles.any():
+        low = periods[cycles].min()                                  # >= 2 steps
+        norm = LogNorm(vmin=low, vmax=max(periods[cycles].max(), 1.5 * low))
+        shown = ax.scatter(values.real[cycles], values.imag[cycles], c=periods[cycles],
+                           cmap="viridis", norm=norm, s=40, edgecolors="black",
+                           linewidths=0.5, zorder=3, label="oscillating mode")
+        fig.colorbar(shown, ax=ax, shrink=0.8, label="period (steps)")
+    if (~cycles).any():
+        ax.scatter(values.real[~cycles], values.imag[~cycles], marker="x", color="black",
+                   s=50, zorder=3, label="non-oscillating mode")
+    if annotate:
+        labelled: list[complex] = []
+        for value, period, half_life in zip(values, periods, half_lives):
+            if value.imag < 0 or any(abs(value - v) < 1e-9 for v in labelled):
+                continue                                             # one label per pair/value
+            labelled.append(value)
+            parts = [] if not np.isfinite(period) else [f"T={period:.3g}"]
+            if np.isfinite(half_life):
+                parts.append(f"t½={half_life:.3g}" if half_life >= 0
+                             else f"t×2={-half_life:.3g}")
+            ax.annotate(", ".join(parts), (value.real, value.imag), textcoords="offset points",
+                        xytext=(4, 4), fontsize=7)
+    lim = max(1.1, 1.1 * float(modulus.max()))
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xlabel("Re λ")
+    ax.set_ylabel("Im λ")
+    ax.set_title(title or "Koopman eigenvalues")
+    ax.legend(fontsize=7, loc="lower left")
+    return fig

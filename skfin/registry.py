@@ -120,6 +120,38 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                      {"window": 5, "hidden_size": 8, "n_heads": 2},
                      {"window": 3, "hidden_size": 4, "n_heads": 1},
                  )),
+    Architecture("mamba", nets.Mamba, regressors.MambaRegressor, forecasting.MambaForecaster,
+                 "state-space",
+                 test_params=(
+                     {"window": 5, "d_model": 8, "d_state": 4, "num_layers": 1},
+                     {"window": 3, "d_model": 4, "d_state": 2, "expand": 1, "num_layers": 1},
+                 )),
+    Architecture("s4d", nets.S4D, regressors.S4DRegressor, forecasting.S4DForecaster,
+                 "state-space",
+                 test_params=(
+                     {"window": 5, "d_model": 8, "d_state": 8, "num_layers": 1},
+                     {"window": 3, "d_model": 4, "d_state": 4, "num_layers": 1, "init": "inv"},
+                 )),
+    Architecture("koopman", nets.DeepKoopman, regressors.DeepKoopmanRegressor,
+                 forecasting.DeepKoopmanForecaster, "dynamics", {"explain": True},
+                 test_params=(
+                     {"window": 5, "latent_dim": 4, "hidden_size": 8, "num_layers": 1},
+                     {"window": 3, "latent_dim": 3, "hidden_size": 4, "delays": 1},
+                 )),
+    Architecture("neural_ode", nets.NeuralODE, regressors.NeuralODERegressor,
+                 forecasting.NeuralODEForecaster, "dynamics",
+                 test_params=(
+                     {"window": 5, "hidden_size": 8, "ode_hidden": 8, "step_size": 1.0},
+                     {"window": 3, "hidden_size": 4, "ode_hidden": 4, "solver": "euler",
+                      "step_size": 1.0},
+                 )),
+    Architecture("neural_cde", nets.NeuralCDE, regressors.NeuralCDERegressor,
+                 forecasting.NeuralCDEForecaster, "dynamics",
+                 test_params=(
+                     {"window": 5, "hidden_size": 8, "vf_hidden": 8, "step_size": 1.0},
+                     {"window": 3, "hidden_size": 4, "vf_hidden": 8, "interpolation": "linear",
+                      "step_size": 1.0},
+                 )),
 )
 
 

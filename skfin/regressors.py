@@ -62,7 +62,8 @@ __all__ = ["NeuralRegressor", "MLPRegressor", "LSTMRegressor", "GRURegressor",
            "CNNLSTMRegressor", "TCNRegressor", "WaveNetRegressor",
            "NBEATSRegressor", "MultiTaskRegressor",
            "TransformerRegressor", "PatchTSTRegressor", "AutoformerRegressor",
-           "TFTRegressor"]
+           "TFTRegressor", "MambaRegressor", "S4DRegressor", "DeepKoopmanRegressor",
+           "NeuralODERegressor", "NeuralCDERegressor"]
 
 #: Checks of ``sklearn.utils.estimator_checks`` that fail by design, with the reason.
 EXPECTED_FAILED_CHECKS = {
@@ -1379,6 +1380,253 @@ class TFTRegressor(NeuralRegressor):
     _module = nets.TFT
 
     def __init__(self, *, window=16, hidden_size=16, n_heads=4, num_layers=1, dropout=0.1,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+        self._init(locals())
+
+
+@fill_doc
+class MambaRegressor(NeuralRegressor):
+    """Mamba: selective state-space blocks with a parallel scan (Gu and Dao, 2023).
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+    {net_params}
+    {common_params}
+    {regressor_params}
+
+    Attributes
+    ----------
+    {regressor_attributes}
+
+    References
+    ----------
+    Gu and Dao (2023), "Mamba: linear-time sequence modeling with selective state spaces",
+    arXiv:2312.00752.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.regressors import MambaRegressor
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().to_numpy()
+    >>> X, y = r[:-1, None], r[1:]                      # today's return -> tomorrow's
+    >>> model = MambaRegressor(window=30, max_epochs=2, output="gaussian", random_state=0)
+    >>> model.fit(X[-1500:], y[-1500:]).predict_interval(X[-3:], coverage=0.9).shape
+    (3, 2)
+    """
+
+    _module = nets.Mamba
+
+    def __init__(self, *, window=32, d_model=32, d_state=16, d_conv=4, expand=2, num_layers=2,
+                 dt_rank=None, dt_min=0.001, dt_max=0.1, dropout=0.1,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+        self._init(locals())
+
+
+@fill_doc
+class S4DRegressor(NeuralRegressor):
+    """S4D: diagonal state-space layers applied as FFT convolutions (Gu et al., 2022).
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+    {net_params}
+    {common_params}
+    {regressor_params}
+
+    Attributes
+    ----------
+    {regressor_attributes}
+
+    References
+    ----------
+    Gu, Gupta, Goel and Ré (2022), "On the parameterization and initialization of diagonal
+    state space models", NeurIPS.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.regressors import S4DRegressor
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().to_numpy()
+    >>> X, y = r[:-1, None], r[1:]                      # today's return -> tomorrow's
+    >>> model = S4DRegressor(window=60, max_epochs=2, output="quantile", random_state=0)
+    >>> model.fit(X[-1500:], y[-1500:]).predict_interval(X[-3:], coverage=0.9).shape
+    (3, 2)
+    """
+
+    _module = nets.S4D
+
+    def __init__(self, *, window=32, d_model=32, d_state=64, num_layers=2, dt_min=0.001,
+                 dt_max=0.1, init="lin", dropout=0.1,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+        self._init(locals())
+
+
+@fill_doc
+class DeepKoopmanRegressor(NeuralRegressor):
+    """Deep Koopman: encoder, linear operator and decoder (Lusch, Kutz and Brunton, 2018).
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+    {net_params}
+    {common_params}
+    {regressor_params}
+
+    Attributes
+    ----------
+    {regressor_attributes}
+
+    References
+    ----------
+    Lusch, Kutz and Brunton (2018), "Deep learning for universal linear embeddings of
+    nonlinear dynamics", Nature Communications 9, 4950.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skfin.datasets import load_vix
+    >>> from skfin.regressors import DeepKoopmanRegressor
+    >>> v = np.log(load_vix().dropna().to_numpy())
+    >>> X, y = v[:-1, None], v[1:]                      # today's log VIX -> tomorrow's
+    >>> model = DeepKoopmanRegressor(window=20, max_epochs=2, random_state=0)
+    >>> model.fit(X[-1500:], y[-1500:]).predict(X[-3:]).shape
+    (3,)
+    >>> spectrum = model.net_.module_.explain(torch.tensor(X[-20:], dtype=torch.float32)[None])
+    >>> bool((spectrum["eigenvalues"].abs() <= 1).all())    # stable=True: no mode grows
+    True
+    """
+
+    _module = nets.DeepKoopman
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # sklearn's check_regressors_train asks for R^2 > 0.5 on 200 i.i.d. rows. The
+        # Koopman net forecasts by rolling its observables one step with the linear K and
+        # reads nothing else: the newest row reaches the head only through a delay
+        # embedding of the last (window + 1) // 2 = 16 rows compressed to latent_dim = 8
+        # observables, which on 10 unrelated features per row gives R^2 = 0.21 (LSTM 0.74,
+        # measured on that data with the defaults and random_state=0). On
+        # series with dynamics (its purpose) the rows are not i.i.d. Declared, not hidden.
+        tags.regressor_tags.poor_score = True
+        return tags
+
+    def __init__(self, *, window=32, latent_dim=8, hidden_size=32, num_layers=2, delays=None,
+                 stable=True, reconstruction_weight=1.0, linearity_weight=1.0,
+                 prediction_weight=1.0,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+        self._init(locals())
+
+
+@fill_doc
+class NeuralODERegressor(NeuralRegressor):
+    """ODE-RNN with a latent-ODE decoder (Chen et al., 2018; Rubanova et al., 2019).
+
+    The sklearn face reads rows as equally spaced (``dt`` = 1 between rows); the
+    forecaster, :class:`~skfin.forecasting.NeuralODEForecaster`, reads the real elapsed time
+    from the series' DatetimeIndex. Needs ``pip install "skfin[ode]"`` (torchdiffeq).
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+    {net_params}
+    {common_params}
+    {regressor_params}
+
+    Attributes
+    ----------
+    {regressor_attributes}
+
+    References
+    ----------
+    Chen, Rubanova, Bettencourt and Duvenaud (2018), "Neural ordinary differential
+    equations", NeurIPS. Rubanova, Chen and Duvenaud (2019), "Latent ODEs for irregularly
+    sampled time series", NeurIPS.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.regressors import NeuralODERegressor
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().to_numpy()
+    >>> X, y = r[:-1, None], r[1:]                      # today's return -> tomorrow's
+    >>> model = NeuralODERegressor(window=10, hidden_size=8, max_epochs=1, random_state=0)
+    >>> model.fit(X[-500:], y[-500:]).predict(X[-3:]).shape
+    (3,)
+    """
+
+    _module = nets.NeuralODE
+
+    def __init__(self, *, window=32, hidden_size=32, ode_hidden=32, solver="rk4", rtol=1e-3,
+                 atol=1e-4, step_size=0.5, adjoint=False,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+        self._init(locals())
+
+
+@fill_doc
+class NeuralCDERegressor(NeuralRegressor):
+    """Neural controlled differential equation (Kidger et al., 2020).
+
+    The sklearn face reads rows as equally spaced and applies ``missing`` like every
+    regressor; the forecaster, :class:`~skfin.forecasting.NeuralCDEForecaster`, reads the
+    real elapsed time from a DatetimeIndex and NaN as missing values, unfilled. Needs
+    ``pip install "skfin[ode]"`` (torchcde).
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+    {net_params}
+    {common_params}
+    {regressor_params}
+
+    Attributes
+    ----------
+    {regressor_attributes}
+
+    References
+    ----------
+    Kidger, Morrill, Foster and Lyons (2020), "Neural controlled differential equations for
+    irregular time series", NeurIPS.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.regressors import NeuralCDERegressor
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().to_numpy()
+    >>> X, y = r[:-1, None], r[1:]                      # today's return -> tomorrow's
+    >>> model = NeuralCDERegressor(window=10, hidden_size=8, max_epochs=1, random_state=0)
+    >>> model.fit(X[-500:], y[-500:]).predict(X[-3:]).shape
+    (3,)
+    """
+
+    _module = nets.NeuralCDE
+
+    def __init__(self, *, window=32, hidden_size=32, vf_hidden=64, interpolation="cubic",
+                 solver="rk4", rtol=1e-3, atol=1e-4, step_size=0.5, adjoint=False,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GUIDES = [
     ("docs/transformations.md", 10),
     ("docs/evaluation.md", 6),
-    ("docs/architectures.md", 5),
+    ("docs/architectures.md", 8),
     ("docs/uncertainty.md", 2),
     # the newcomer's path trains LSTMs on 20 years of data: a minute or two each
     pytest.param("docs/user_guide.md", 4, marks=pytest.mark.slow),

@@ -39,6 +39,10 @@ class WindowDataset(Dataset):
         (the rows of the targets). A sample is then ``({"x": x, "x_future": x_future}, y)``
         with ``x_future: [B, horizon, n_future]``, which skorch passes to the net as
         ``module(x=x, x_future=x_future)``. Needs ``target_offsets``.
+    dt : Tensor, default=None
+        ``[n_rows]`` time elapsed before each row (for nets that read time, such as
+        :class:`~skfin.nets.NeuralODE`), read like the features: a sample's inputs then
+        carry ``"dt": [B, window]`` next to ``"x"``, passed to the net as ``dt=``.
     weights : Tensor, default=None
         ``[n_rows]`` non-negative sample weights, read at ``ends``: a window's weight is
         the one of its last row (the row of its target when ``target_offsets`` is None).
@@ -83,12 +87,16 @@ class WindowDataset(Dataset):
 
     def __init__(self, features: Tensor, ends: Tensor, window: int,
                  targets: Tensor | None = None, target_offsets: Tensor | None = None,
-                 future: Tensor | None = None, weights: Tensor | None = None):
+                 future: Tensor | None = None, weights: Tensor | None = None,
+                 dt: Tensor | None = None):
         if future is not None and target_offsets is None:
             raise ValueError(
                 "WindowDataset reads known-future covariates at ends + target_offsets; pass "
                 "target_offsets (e.g. torch.arange(1, horizon + 1)) together with future."
             )
+        if dt is not None and features.ndim == 3:
+            raise ValueError("WindowDataset reads dt per row; pre-built windows have no rows. "
+                             "Pass the features as rows [n_rows, n_features] with dt.")
         self.features = features
         self.ends = ends
         self.window = window
@@ -96,6 +104,7 @@ class WindowDataset(Dataset):
         self.target_offsets = target_offsets
         self.future = future
         self.weights = weights
+        self.dt = dt
         device = features.device
         self._back = torch.arange(window - 1, -1, -1, device=device)        # [W]: W-1 .. 0
 
@@ -111,10 +120,15 @@ class WindowDataset(Dataset):
         else:
             rows = (ends.unsqueeze(1) - self._back).clamp_min(0)             # [B, W]
             x = self.features[rows]                                          # [B, W, F]
+        inputs = {}
         if self.future is not None:                                          # [B, H, K]
-            x = {"x": x, "x_future": self.future[ends.unsqueeze(1) + self.target_offsets]}
+            inputs["x_future"] = self.future[ends.unsqueeze(1) + self.target_offsets]
+        if self.dt is not None:                                              # [B, W]
+            inputs["dt"] = self.dt[rows]
         if self.weights is not None:                                         # [B]
-            x = {**(x if isinstance(x, dict) else {"x": x}), "sample_weight": self.weights[ends]}
+            inputs["sample_weight"] = self.weights[ends]
+        if inputs:
+            x = {"x": x, **inputs}
         if self.targets is None:
             return x, None
         if self.target_offsets is None:
@@ -125,7 +139,8 @@ class WindowDataset(Dataset):
         """Dataset of the samples at ``positions`` (sharing the same storage)."""
         positions = torch.as_tensor(positions, dtype=torch.long)
         return WindowDataset(self.features, self.ends[positions], self.window,
-                             self.targets, self.target_offsets, self.future, self.weights)
+                             self.targets, self.target_offsets, self.future, self.weights,
+                             self.dt)
 
     def sample_weights(self) -> Tensor | None:
         """The weight of each sample ``[n_samples]`` (None without weights)."""

@@ -317,6 +317,23 @@ def check_parameters(estimator, net: type[torch.nn.Module]) -> None:
                                    caller_name=type(estimator).__name__)
 
 
+def _unknown_parameters(cls, names: list[str]) -> None:
+    """Raise a TypeError for parameters ``cls`` lacks, naming the faces that have them."""
+    from skfin.registry import ARCHITECTURES
+
+    lines = []
+    for name in names:
+        owners = [f"{a.regressor.__name__} and {a.forecaster.__name__}" for a in ARCHITECTURES
+                  if name in inspect.signature(a.net).parameters]
+        where = (f"only {'; '.join(owners)} take it" if owners else "no skfin estimator has it")
+        lines.append(f"{name!r}: {where}")
+    own = [p for p in inspect.signature(cls).parameters]
+    raise TypeError(
+        f"{cls.__name__} got unexpected parameter(s) {'; '.join(lines)}. "
+        f"{cls.__name__} takes: {', '.join(own)}."
+    )
+
+
 class _FaceConstraints:
     """``_parameter_constraints`` of a face: :func:`parameter_constraints` of its ``_module``."""
 
@@ -351,7 +368,7 @@ class NeuralEstimatorMixin(ParamValidation):
         # release: ``cls(old=...)`` warns and means ``cls(new=...)``; see skfin._deprecation.
         super().__init_subclass__(**kwargs)
         if "__init__" in vars(cls):
-            rename_parameters(cls, cls._renames())
+            rename_parameters(cls, cls._renames(), on_unknown=_unknown_parameters)
 
     @classmethod
     def _renames(cls) -> dict[str, str]:
@@ -766,5 +783,6 @@ def _compact_windows(part: WindowDataset) -> WindowDataset:
     future = None
     if part.future is not None:                                    # read at ends + offsets
         future = rows(part.future, last + int(part.target_offsets.max()) + 1)
+    dt = None if part.dt is None else rows(part.dt, last + 1)
     return WindowDataset(rows(part.features, last + 1), ends - start, part.window,
-                         target_offsets=part.target_offsets, future=future)
+                         target_offsets=part.target_offsets, future=future, dt=dt)

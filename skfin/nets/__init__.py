@@ -7,8 +7,11 @@ from skfin.nets.heads import DEFAULT_QUANTILES, OUTPUTS, make_head
 from skfin.nets.attention import Autoformer, PatchTST, Transformer, series_decomposition
 from skfin.nets.convolutional import CNNLSTM, TCN, WaveNet, receptive_field
 from skfin.nets.basis import NBEATS
-from skfin.nets.covariates import Covariates, reads_covariates
+from skfin.nets.continuous import NeuralCDE, NeuralODE
+from skfin.nets.koopman import DeepKoopman
+from skfin.nets.covariates import Covariates, handles_missing, reads_covariates, reads_time
 from skfin.nets.mlp import MLP
+from skfin.nets.state_space import S4D, Mamba
 from skfin.nets.multitask import MultiTaskNet
 from skfin.nets.tft import TFT
 from skfin.nets.recurrent import GRU, LSTM, AttentionLSTM, BayesianLSTM, ResidualLSTM
@@ -16,4 +19,5 @@ from skfin.nets.recurrent import GRU, LSTM, AttentionLSTM, BayesianLSTM, Residua
 __all__ = ["DEFAULT_QUANTILES", "OUTPUTS", "make_head", "Transformer", "PatchTST",
            "Autoformer", "series_decomposition", "receptive_field", "MLP", "LSTM",
            "GRU", "AttentionLSTM", "ResidualLSTM", "BayesianLSTM", "CNNLSTM", "TCN", "WaveNet",
-           "TFT", "NBEATS", "MultiTaskNet", "Covariates", "reads_covariates"]
+           "TFT", "NBEATS", "MultiTaskNet", "DeepKoopman", "NeuralODE", "NeuralCDE", "Mamba", "S4D", "Covariates",
+           "reads_covariates", "reads_time", "handles_missing"]

@@ -56,10 +56,34 @@ from torch import Tensor, nn
 
 from skfin.nets.heads import head_class
 
-__all__ = ["Covariates", "reads_covariates"]
+__all__ = ["Covariates", "handles_missing", "reads_covariates", "reads_time"]
 
 #: Hidden width of the covariate MLP.
 WIDTH = 32
+
+
+def reads_time(net: type[nn.Module]) -> bool:
+    """Whether ``net`` reads the time elapsed between observations (``forward(x, dt=...)``).
+
+    Examples
+    --------
+    >>> from skfin.nets import LSTM, NeuralODE
+    >>> reads_time(NeuralODE), reads_time(LSTM)
+    (True, False)
+    """
+    return bool(getattr(net, "reads_time", False))
+
+
+def handles_missing(net: type[nn.Module]) -> bool:
+    """Whether ``net`` reads NaN in its input windows as missing values (no filling needed).
+
+    Examples
+    --------
+    >>> from skfin.nets import LSTM, NeuralCDE
+    >>> handles_missing(NeuralCDE), handles_missing(LSTM)
+    (True, False)
+    """
+    return bool(getattr(net, "handles_missing", False))
 
 
 def reads_covariates(net: type[nn.Module]) -> bool:
@@ -154,9 +178,9 @@ class Covariates(nn.Module):
         return self.net.explain(x)
 
     def forward(self, x: Tensor, x_future: Tensor | None = None,
-                x_static: Tensor | None = None) -> Tensor:   # x: [B, W, F]
-        params = self.net(x)                                          # [B, H, T, P]
-        parts = [x[:, -1]]                                            # [B, F]
+                x_static: Tensor | None = None, **inputs: Tensor) -> Tensor:   # x: [B, W, F]
+        params = self.net(x, **inputs)                   # [B, H, T, P]; inputs: e.g. dt
+        parts = [torch.nan_to_num(x[:, -1])]      # [B, F]; NaN: a net that reads it missing
         if self.n_future:
             parts.append(x_future.flatten(1))                         # [B, H * K]
         if self.n_static:
