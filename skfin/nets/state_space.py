@@ -74,7 +74,7 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
-from skfin.nets._params import DROPOUT, POSITIVE, integer, options, real
+from skfin.nets._params import DROPOUT, POSITIVE, contract_doc, integer, options, real
 from skfin.nets.heads import make_head
 
 __all__ = ["Mamba", "S4D", "selective_scan", "selective_scan_reference", "linear_scan",
@@ -379,6 +379,7 @@ def _check_dt(net: str, dt_min: float, dt_max: float) -> None:
         )
 
 
+@contract_doc
 class Mamba(nn.Module):
     """Mamba: stacked selective state-space blocks (Gu and Dao, 2023), last-step readout.
 
@@ -392,13 +393,7 @@ class Mamba(nn.Module):
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     d_model : int, default=32
         Width of the residual stream between blocks, and of the representation the head reads.
     d_state : int, default=16
@@ -594,6 +589,7 @@ class _S4DLayer(nn.Module):
         return F.glu(self.out(y), dim=-1)                                  # [B, L, H]
 
 
+@contract_doc
 class S4D(nn.Module):
     """S4D: stacked diagonal state-space layers (Gu, Gupta, Goel and Ré, 2022), last-step readout.
 
@@ -607,13 +603,7 @@ class S4D(nn.Module):
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]``, output
-        ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     d_model : int, default=32
         Channels: each has its own SSM, and the head reads all of them at the last step.
     d_state : int, default=64
