@@ -14,6 +14,8 @@ Families:
   convolutional net, naive last value, ETS and GARCH(1,1).
 * ``attention`` (issue 6): the same target and protocol for Transformer, PatchTST,
   Autoformer, TFT and N-BEATS beside the same baselines.
+* ``state_space`` and ``dynamics`` (issue 12): Mamba and S4D; Deep Koopman, Neural ODE
+  and Neural CDE.
 
     python -m benchmarks.zoo_walkforward --family recurrent [--seeds 3] [--folds 50]
 
@@ -33,7 +35,8 @@ from pathlib import Path
 import pandas as pd
 
 #: Benchmark groups, as registry families (skfin.registry.Architecture.family).
-GROUPS = {"recurrent": ("recurrent", "convolutional"), "attention": ("attention", "basis")}
+GROUPS = {"recurrent": ("recurrent", "convolutional"), "attention": ("attention", "basis"),
+          "state_space": ("state-space",), "dynamics": ("dynamics",)}
 
 
 def _family_models(group: str) -> str:

@@ -101,7 +101,7 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         # missing="ffill" (the default) handles NaN: see the module docstring
-        tags.input_tags.allow_nan = self.missing == "ffill"
+        tags.input_tags.allow_nan = self.missing in ("ffill", "keep")
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
@@ -335,8 +335,8 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
             self._check_same_shape(X_arr, targets, how)
         if partial and continuing:
             return self._fit_more(X_arr, index, targets, sample_weight)
-        X_arr = _ffill(X_arr)
-        lead = _leading_missing(X_arr)
+        X_arr = self._fill(X_arr)
+        lead = 0 if self.missing == "keep" else _leading_missing(X_arr)
         X_arr, targets = X_arr[lead:], targets[lead:]
         if len(X_arr) < 2:
             raise ValueError(
@@ -434,20 +434,25 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         only possible without context) are not ready.
         """
         context = self._context(X_arr, index)
-        rows = _ffill(np.concatenate([context, X_arr]))
-        lead = _leading_missing(rows)                   # > 0 only without context
+        rows = self._fill(np.concatenate([context, X_arr]))
+        lead = 0 if self.missing == "keep" else _leading_missing(rows)  # > 0: no context
         ready = np.arange(len(X_arr)) >= lead
         ends = np.arange(len(context) + lead, len(rows)) - lead
         return rows[lead:], ends, ready
 
+    def _fill(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` as the net reads them: forward-filled, or with NaN kept (``missing``)."""
+        return rows if self.missing == "keep" else _ffill(rows)
+
     def _find_in_history(self, X: np.ndarray) -> int | None:
         """Position of ``X[0]`` among the fitted rows when ``X`` repeats them from there."""
         history = self._fit_rows
-        same = np.flatnonzero((history == X[0]).all(axis=1))
+        same = np.flatnonzero(((history == X[0]) | (np.isnan(history) & np.isnan(X[0])))
+                              .all(axis=1))
         n = min(len(X), len(history))
         for start in same:
             k = min(n, len(history) - start)
-            if np.array_equal(history[start:start + k], X[:k]):
+            if np.array_equal(history[start:start + k], X[:k], equal_nan=True):
                 return int(start)
         return None
 
@@ -500,7 +505,7 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
                 stop = None
             if stop is not None:
                 return history[max(0, stop - need):stop]
-        if np.isnan(X[0]).any():
+        if self.missing != "keep" and np.isnan(X[0]).any():     # a warm-up row: no past
             return history[:0]
         start = self._find_in_history(X)
         if start is not None:

@@ -12,6 +12,7 @@ import pytest
 
 from skfin.datasets import load_sp500, load_wti
 from skfin.forecasting import LSTMForecaster, NeuralCDEForecaster, NeuralODEForecaster
+from skfin.regressors import LSTMRegressor, NeuralCDERegressor
 from skfin.registry import ARCHITECTURES
 
 FAST = dict(window=10, hidden_size=8, max_epochs=2, random_state=0)
@@ -116,3 +117,27 @@ def test_a_parameter_of_another_net_says_which_faces_take_it():
 def test_an_unknown_solver_lists_the_valid_ones(returns):
     with pytest.raises(ValueError, match="dopri5"):
         NeuralODEForecaster(**FAST, solver="runge").fit(returns, fh=[1])
+
+
+def test_the_cde_regressor_keeps_nan_when_told(wti_returns):
+    """missing="keep": WTI's missing days reach the net as NaN; predictions stay finite and
+    do not depend on how many rows are passed."""
+    X = wti_returns.to_frame("r").iloc[:-1]
+    y = wti_returns.shift(-1).iloc[:-1]
+    X, y = X[y.notna()], y[y.notna()]                 # the targets must be observed
+    assert X["r"].isna().sum() > 10
+    model = NeuralCDERegressor(**FAST, missing="keep").fit(X, y)
+    assert model.n_warmup_ == 0 and model.__sklearn_tags__().input_tags.allow_nan
+    full = model.predict(X)
+    assert np.isfinite(full).all()
+    np.testing.assert_allclose(model.predict(X.tail(30)), full[-30:], rtol=1e-5, atol=1e-6)
+    filled = NeuralCDERegressor(**FAST).fit(X, y)     # default: forward fill
+    assert not np.allclose(filled.predict(X), full)
+
+
+def test_keep_is_refused_by_nets_that_cannot_read_nan(wti_returns):
+    X = wti_returns.to_frame("r").iloc[:-1]
+    y = wti_returns.shift(-1).iloc[:-1].fillna(0.0)
+    with pytest.raises(ValueError, match="missing='keep' hands NaN to the net, and LSTM "
+                                         "cannot read it.*NeuralCDERegressor"):
+        LSTMRegressor(window=10, missing="keep").fit(X, y)

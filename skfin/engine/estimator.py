@@ -33,7 +33,7 @@ from skfin.losses import POINT_LOSSES, loss_for
 from skfin._checks import ParamValidation, check_finite
 from skfin._deprecation import RENAMED, rename_parameters, renamed_in
 from skfin._docs import fill
-from skfin.nets.covariates import Covariates, reads_covariates
+from skfin.nets.covariates import Covariates, handles_missing, reads_covariates
 from skfin.nets.heads import OUTPUTS
 
 __all__ = ["NeuralEstimatorMixin", "COMMON_PARAMS_DOC", "fill_doc", "check_finite", "as_numeric",
@@ -71,7 +71,7 @@ PARAMETER_CONSTRAINTS = {
     "verbose": ["verbose"],
     "update_epochs": [Interval(Integral, 0, None, closed="left")],
     "standardize": ["boolean"],
-    "missing": [StrOptions({"ffill", "raise"})],
+    "missing": [StrOptions({"ffill", "raise", "keep"})],
     "warm_start": ["boolean"],
     "future_X": [StrOptions({"all"}), list, tuple, None],
 }
@@ -141,10 +141,12 @@ FORECASTER_PARAMS_DOC = """\
         500); ``predict`` then needs no ``X``, and ignores rows after the cutoff."""
 
 REGRESSOR_PARAMS_DOC = """\
-    missing : {"ffill", "raise"}, default="ffill"
+    missing : {"ffill", "raise", "keep"}, default="ffill"
         NaN in ``X``: "ffill" carries each column's last observation forward; rows before
         every column is observed (an indicator's warm-up) are left out of training and
         predicted by the training targets' mean and quantiles. "raise" refuses any NaN.
+        "keep" hands NaN to a net that reads it as missing (``NeuralCDE``); other nets
+        refuse it.
     warm_start : bool, default=False
         When True, ``fit`` on a fitted estimator continues training the fitted net (its
         weights, optimizer state and ``net_.history``) on the new data, for up to
@@ -384,6 +386,15 @@ class NeuralEstimatorMixin(ParamValidation):
     def _check_hyperparams(self) -> None:
         """``_validate_params()``, then the rules that relate two shared parameters."""
         self._validate_params()
+        if getattr(self, "missing", None) == "keep" and not handles_missing(self._module):
+            from skfin.registry import ARCHITECTURES
+
+            readers = [a.regressor.__name__ for a in ARCHITECTURES if handles_missing(a.net)]
+            raise ValueError(
+                f"missing='keep' hands NaN to the net, and {self._module.__name__} cannot "
+                f"read it. Use missing='ffill' (carry the last observation forward) or "
+                f"'raise', or a net that reads missing values: {', '.join(readers)}."
+            )
         if self.output != "point" and self.loss is not None:
             raise ValueError(
                 f"loss={self.loss!r} applies to output='point' only; output={self.output!r} "

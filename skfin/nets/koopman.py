@@ -132,10 +132,17 @@ def _mlp(n_in: int, hidden_size: int, num_layers: int, n_out: int) -> nn.Sequent
     return nn.Sequential(*layers)
 
 
-def _mse(a: Tensor, b: Tensor) -> Tensor:
-    """Mean squared error in float32 at least (half precision under autocast is upcast)."""
+def _mse(a: Tensor, b: Tensor, weight: Tensor | None = None) -> Tensor:
+    """Mean squared error in float32 at least (half precision under autocast is upcast).
+
+    With ``weight: [B]``, the weighted mean over samples of each sample's mean.
+    """
     dtype = torch.promote_types(torch.promote_types(a.dtype, b.dtype), torch.float32)
-    return (a.to(dtype) - b.to(dtype)).pow(2).mean()
+    squared = (a.to(dtype) - b.to(dtype)).pow(2)
+    if weight is None:
+        return squared.mean()
+    weight = weight.to(dtype)
+    return (squared.flatten(1).mean(dim=1) * weight).sum() / weight.sum()
 
 
 def _smooth_sqrt(v: Tensor) -> Tensor:
@@ -374,28 +381,33 @@ class DeepKoopman(nn.Module):
         return self.head(self._rollout(z, k, self.horizon))        # [B, H, T, P]
 
     # ------------------------------------------------------------------ the auxiliary loss
-    def _terms(self, states: Tensor, z: Tensor, k: Tensor) -> dict[str, Tensor]:
-        """Unweighted reconstruction, linearity and prediction losses (those weighted > 0)."""
+    def _terms(self, states: Tensor, z: Tensor, k: Tensor,
+               sample_weight: Tensor | None = None) -> dict[str, Tensor]:
+        """Reconstruction, linearity and prediction losses (those weighted > 0), each a mean
+        over samples (weighted by ``sample_weight: [B]`` when given)."""
         terms: dict[str, Tensor] = {}
+        w = sample_weight
         if self.reconstruction_weight > 0:
-            terms["reconstruction"] = _mse(self.decoder(z), states)
+            terms["reconstruction"] = _mse(self.decoder(z), states, w)
         shifts = z.shape[1] - 1
         if shifts < 1 or not (self.linearity_weight > 0 or self.prediction_weight > 0):
             return terms
         rolled = self._rollout(z[:, 0], k, shifts)                  # [B, S-1, L]: K^k z_0
         if self.linearity_weight > 0:
-            terms["linearity"] = _mse(rolled, z[:, 1:])             # against z_k = phi(x_k)
+            terms["linearity"] = _mse(rolled, z[:, 1:], w)          # against z_k = phi(x_k)
         if self.prediction_weight > 0:
-            terms["prediction"] = _mse(self.decoder(rolled), states[:, 1:])   # against x_k
+            terms["prediction"] = _mse(self.decoder(rolled), states[:, 1:], w)  # against x_k
         return terms
 
-    def auxiliary_loss(self, y_true: Tensor | None = None) -> Tensor:
+    def auxiliary_loss(self, y_true: Tensor | None = None,
+                       sample_weight: Tensor | None = None) -> Tensor:
         """Weighted Koopman losses of the last training-mode ``forward``'s window.
 
         ``reconstruction_weight * reconstruction + linearity_weight * linearity +
         prediction_weight * prediction`` (see the module docstring); ``y_true: [B, H, T]``
-        is not needed (the head's loss is the engine's). Consumes what ``forward`` kept,
-        so each batch counts once.
+        is not needed (the head's loss is the engine's). ``sample_weight: [B]`` (passed by
+        the engine with the estimator's ``sample_weight``) weights each window's terms, as
+        it weights the head's loss. Consumes what ``forward`` kept, so each batch counts once.
         """
         if self._aux is None:
             raise ValueError(
@@ -407,7 +419,7 @@ class DeepKoopman(nn.Module):
         weights = {"reconstruction": self.reconstruction_weight,
                    "linearity": self.linearity_weight, "prediction": self.prediction_weight}
         loss = z.new_zeros((), dtype=torch.promote_types(z.dtype, torch.float32))
-        for name, value in self._terms(states, z, k).items():
+        for name, value in self._terms(states, z, k, sample_weight).items():
             loss = loss + weights[name] * value
         return loss
 
