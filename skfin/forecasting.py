@@ -72,6 +72,15 @@ def _check_input(data, what: str, allow_nan: bool = False) -> None:
             f"pd.to_numeric({what}[...], errors='raise'), or encode categories as numbers."
         )
     values = numeric.to_numpy(np.float64)
+    missing = np.isnan(values).any(axis=1)
+    lead = int(np.argmin(missing)) if not missing.all() else len(missing)
+    if not allow_nan and 0 < lead < len(missing) and not missing[lead:].any():
+        raise ValueError(
+            f"{what}'s first {lead} row(s) are NaN and the rest is complete: the warm-up of a "
+            f"transformer (a ratio's first row, an indicator's window). Drop them, e.g. "
+            f"{what}.iloc[{lead}:], or let the transformer drop them: "
+            "LogRatio(warmup='drop'), TechnicalIndicators(warmup='drop')."
+        )
     check_finite(np.where(np.isnan(values), 0.0, values) if allow_nan else values, what,
                  list(numeric.columns), index)
 
