@@ -189,7 +189,7 @@ def tiny_params(face: type) -> tuple[dict, dict]:
     --------
     >>> from skfin.forecasting import TCNForecaster
     >>> tiny_params(TCNForecaster)[0]
-    {'window': 5, 'hidden_size': 8, 'kernel_size': 2, 'num_blocks': 2}
+    {'window': 5, 'channels': 8, 'kernel_size': 2, 'num_blocks': 2}
     """
     for arch in ARCHITECTURES:
         if face in (arch.regressor, arch.forecaster):
