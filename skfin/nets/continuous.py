@@ -372,13 +372,25 @@ def _control_path(x: Tensor, dt: Tensor | None, scale: float = 1.0) -> Tensor:
 
 
 class _VectorField(nn.Module):
-    """``f(z)``: hidden ``d`` -> ``d x channels`` matrices, tanh-bounded as in Kidger et al."""
+    """``f(z)``: hidden ``d`` -> ``d x channels`` matrices, tanh-bounded as in Kidger et al.
+
+    The output layer starts ten times smaller than PyTorch's default. ``z`` sums
+    ``f(z) dX`` over every increment of the window; on rough data (daily returns, unrelated
+    rows) those increments are of order one each, so with the default scale ``z`` ends a
+    32-row window with a spread of several units and the head starts far off (an initial
+    loss of 7.5 on a standardised target, and early stopping kept a net scoring R^2 = -1.71
+    on scikit-learn's regression check). Started small, ``z`` begins near ``z_0`` and the
+    field grows where the data reward it (R^2 = 0.74 there, the LSTM's score).
+    """
 
     def __init__(self, hidden_size: int, channels: int, width: int):
         super().__init__()
         self.hidden_size, self.channels = hidden_size, channels
         self.net = nn.Sequential(nn.Linear(hidden_size, width), nn.Softplus(),
                                  nn.Linear(width, hidden_size * channels), nn.Tanh())
+        with torch.no_grad():
+            self.net[2].weight.mul_(0.1)
+            self.net[2].bias.mul_(0.1)
 
     def forward(self, t: Tensor, z: Tensor) -> Tensor:           # z: [B, d]
         return self.net(z).view(-1, self.hidden_size, self.channels)   # [B, d, C]
