@@ -11,6 +11,9 @@ What it changes in skorch, and why:
 * per-sample weights carried by the batch (``"sample_weight"``, see
   :class:`~skfin.engine.data.WindowDataset`) reach the criterion on training and
   validation batches alike, and never the net;
+* a submodule can exempt its own parameters from weight decay by naming them in a
+  ``no_weight_decay`` class attribute (the state matrices of Mamba and S4D, as in their
+  reference code); they go to a parameter group of their own with ``weight_decay=0``;
 * quiet unless asked: skorch's epoch table only when ``verbose >= 2``;
 * less work per batch than skorch's loop, for the same results: the train/eval mode is
   set when it changes rather than on every batch (a walk over every submodule), and the
@@ -94,6 +97,35 @@ class SkfinNet(NeuralNet):
     def fit(self, X, y=None, **fit_params):
         with self._seeded():
             return super().fit(X, y, **fit_params)
+
+    def _get_params_for_optimizer(self, prefix, named_parameters):
+        """skorch's parameter groups, with the parameters that a submodule names in its
+        ``no_weight_decay`` class attribute moved to groups with ``weight_decay=0``.
+
+        Examples
+        --------
+        >>> from skfin.nets import Mamba
+        >>> net = SkfinNet(Mamba, torch.nn.MSELoss, optimizer=torch.optim.AdamW,
+        ...                optimizer__weight_decay=0.01, module__n_features=1,
+        ...                module__window=8, module__horizon=1, module__n_targets=1).initialize()
+        >>> sorted(g["weight_decay"] for g in net.optimizer_.param_groups)
+        [0.0, 0.01]
+        """
+        named_parameters = list(named_parameters)
+        exempt = {id(param) for module in self.module_.modules()
+                  for name in getattr(module, "no_weight_decay", ())
+                  for param in [getattr(module, name)]}
+        args, kwargs = super()._get_params_for_optimizer(prefix, named_parameters)
+        if not exempt:
+            return args, kwargs
+        groups = []
+        for group in args[0]:
+            for keep in (False, True):
+                params = [p for p in group["params"] if (id(p) in exempt) == keep]
+                if params:
+                    groups.append({**group, "params": params,
+                                   **({"weight_decay": 0.0} if keep else {})})
+        return (groups, *args[1:]), kwargs
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         # Offset by the epochs already run so that continued training draws fresh batches.

@@ -332,6 +332,8 @@ class _RMSNorm(nn.Module):
 class _MambaMixer(nn.Module):
     """One Mamba mixer ``[B, L, d_model] -> [B, L, d_model]`` (see the module docstring)."""
 
+    no_weight_decay = ("A_log", "D")       # as in the reference code (read by the engine)
+
     def __init__(self, d_model: int, d_state: int, d_conv: int, expand: int, dt_rank: int,
                  dt_min: float, dt_max: float):
         super().__init__()
@@ -422,7 +424,8 @@ class Mamba(nn.Module):
     ``features(x, method="sequential")`` runs the selective scan as a loop over time
     (:func:`selective_scan_reference`); the default ``"parallel"`` is the odd-even scan
     (:func:`linear_scan`). As in the reference implementation, ``A_log`` and ``D`` are
-    ordinary parameters here: an optimiser with weight decay shrinks them too.
+    exempt from weight decay (named in the mixer's ``no_weight_decay``, which the engine
+    reads: :class:`skfin.engine.net.SkfinNet`).
 
     References
     ----------
@@ -552,6 +555,8 @@ def s4d_imag_init(init: str, d_state: int) -> Tensor:
 class _S4DLayer(nn.Module):
     """One S4D layer ``[B, L, H] -> [B, L, H]`` (see the module docstring)."""
 
+    no_weight_decay = ("log_dt", "log_A_real", "A_imag")   # as in the paper (engine reads it)
+
     def __init__(self, d_model: int, d_state: int, dt_min: float, dt_max: float, init: str,
                  dropout: float):
         super().__init__()
@@ -627,9 +632,10 @@ class S4D(nn.Module):
     Notes
     -----
     ``features(x, method="recurrence")`` runs the SSMs step by step
-    (:func:`s4d_recurrence`) instead of the FFT convolution; both agree to rounding. The
-    paper trains ``log_dt``, ``log_A_real`` and ``A_imag`` with a smaller learning rate and
-    no weight decay; here they share the optimiser's settings with every other parameter.
+    (:func:`s4d_recurrence`) instead of the FFT convolution; both agree to rounding. As in
+    the paper, ``log_dt``, ``log_A_real`` and ``A_imag`` are exempt from weight decay (named in the layer's
+    ``no_weight_decay``, which the engine reads); the paper also gives
+    them a smaller learning rate (0.001), which here is the face's ``lr`` default anyway.
 
     References
     ----------

@@ -282,3 +282,25 @@ def test_bad_configurations_raise_clear_errors(real_batch):
         _net(Mamba).features(x, "chunked")
     with pytest.raises(ValueError, match="not one of \\('fft', 'recurrence'\\)"):
         _net(S4D).features(x, "parallel")
+
+
+@pytest.mark.parametrize("face", ["MambaRegressor", "S4DRegressor"])
+def test_state_parameters_are_exempt_from_weight_decay(face, sp500_xy):
+    """The papers' optimiser set-up: the state matrices (Mamba's ``A_log`` and ``D``, S4D's
+    ``log_dt``, ``log_A_real`` and ``A_imag``) take no weight decay, every other parameter
+    the face's ``weight_decay``."""
+    from skfin import regressors
+
+    X, y = sp500_xy
+    est = getattr(regressors, face)(window=10, d_model=4, d_state=4, num_layers=1,
+                                    max_epochs=1, weight_decay=0.5, random_state=0)
+    est.fit(X[-300:], y[-300:])
+    module = est.net_.module_
+    exempt = {f"{prefix}.{name}" if prefix else name
+              for prefix, sub in module.named_modules()
+              for name in getattr(sub, "no_weight_decay", ())}
+    assert exempt, "no state parameter declared"
+    decay = {id(p): g["weight_decay"] for g in est.net_.optimizer_.param_groups
+             for p in g["params"]}
+    for name, param in module.named_parameters():
+        assert decay[id(param)] == (0.0 if name in exempt else 0.5), name
