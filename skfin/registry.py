@@ -36,6 +36,12 @@ class Architecture:
         The net's sizes (and window) for two tiny configurations; the faces' conformance
         tests (sktime's ``get_test_params``) add the training settings. The default
         suits nets sized by ``hidden_size`` and ``num_layers``.
+    check_params : dict
+        Settings that scikit-learn's conformance checks (``tests/conformance``) put on top
+        of the regressor's defaults; empty for most. sklearn's checks fit on a few hundred
+        unrelated rows, where only the current row matters: a net whose cost grows with
+        the window (a solver step or scan step per row) runs them on a shorter one, as
+        scikit-learn's own test suite shortens ``max_iter``.
     """
 
     name: str
@@ -46,6 +52,7 @@ class Architecture:
     tags: dict = field(default_factory=dict)
     test_params: tuple = ({"window": 5, "hidden_size": 8, "num_layers": 1},
                           {"window": 3, "hidden_size": 4})
+    check_params: dict = field(default_factory=dict)
 
 
 ARCHITECTURES: tuple[Architecture, ...] = (
@@ -125,7 +132,8 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                  test_params=(
                      {"window": 5, "d_model": 8, "d_state": 4, "num_layers": 1},
                      {"window": 3, "d_model": 4, "d_state": 2, "expand": 1, "num_layers": 1},
-                 )),
+                 ),
+                 check_params={"window": 8}),
     Architecture("s4d", nets.S4D, regressors.S4DRegressor, forecasting.S4DForecaster,
                  "state-space",
                  test_params=(
@@ -144,14 +152,16 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                      {"window": 5, "hidden_size": 8, "ode_hidden": 8, "step_size": 1.0},
                      {"window": 3, "hidden_size": 4, "ode_hidden": 4, "solver": "euler",
                       "step_size": 1.0},
-                 )),
+                 ),
+                 check_params={"window": 8}),
     Architecture("neural_cde", nets.NeuralCDE, regressors.NeuralCDERegressor,
                  forecasting.NeuralCDEForecaster, "dynamics",
                  test_params=(
                      {"window": 5, "hidden_size": 8, "vf_hidden": 8, "step_size": 1.0},
                      {"window": 3, "hidden_size": 4, "vf_hidden": 8, "interpolation": "linear",
                       "step_size": 1.0},
-                 )),
+                 ),
+                 check_params={"window": 8}),
 )
 
 
