@@ -168,7 +168,7 @@ class BacktestResult:
                 [["position", "time", "y_true", "y_pred"]].reset_index(drop=True))
 
     def _path_sharpe(self, model: str) -> float:
-        path = self.strategy_path(model)
+        path = self.strategy_path(model).dropna(subset=["y_true"])   # days without a price
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedMetricWarning)
             return metrics.sharpe_ratio(path["y_true"] / self.returns_scale, path["y_pred"],
@@ -212,7 +212,7 @@ def _check_coverage(coverage) -> tuple:
     return tuple(sorted(set(float(c) for c in values)))
 
 
-def _check_y(y, X):
+def _check_y(y, X, forecasters: dict):
     if isinstance(y, pd.DataFrame):
         if y.shape[1] != 1:
             raise ValueError(f"backtest scores one series; y has {y.shape[1]} columns. Pass "
@@ -222,8 +222,17 @@ def _check_y(y, X):
         raise TypeError(f"backtest: y must be a pandas Series; got {type(y).__name__}.")
     if y.isna().any():
         first = y.index[int(np.argmax(y.isna().to_numpy()))]
-        raise ValueError(f"backtest: y has {int(y.isna().sum())} missing value(s), first at "
-                         f"{first}. Drop or fill them first (e.g. y.dropna()).")
+        refuse = [name for name, f in forecasters.items()
+                  if not f.get_tag("capability:missing_values", tag_value_default=False,
+                                   raise_error=False)]
+        if refuse:
+            raise ValueError(
+                f"backtest: y has {int(y.isna().sum())} missing value(s), first at {first}, "
+                f"and {refuse} cannot read them (only forecasters with sktime's "
+                "capability:missing_values tag can, e.g. NeuralCDEForecaster). Drop or fill "
+                "them first (y.dropna(), y.ffill()), or backtest those models apart.")
+        if y.isna().all():
+            raise ValueError("backtest: every value of y is missing.")
     if X is not None:
         if not isinstance(X, pd.DataFrame):
             raise TypeError("backtest: X must be a pandas DataFrame (or None); got "
@@ -253,6 +262,13 @@ def _splitter(n: int, steps: np.ndarray, folds: int, step: int, min_train_size: 
 # ---------------------------------------------------------------------------------------
 def _fold_scores(y_true, pred, bands, quantiles, ref, target, coverage, returns_scale,
                  periods_per_year) -> dict:
+    observed = ~np.isnan(y_true)              # a missing value (NaN in y) is not scored
+    if not observed.any():
+        return {}                             # the fold's columns stay NaN
+    if not observed.all():
+        y_true, pred = y_true[observed], pred[observed]
+        bands = None if bands is None else bands[observed]
+        quantiles = None if quantiles is None else quantiles[observed]
     err = y_true - pred
     row = {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err ** 2))),
            "direction": metrics.directional_accuracy(y_true, pred, y_ref=ref)}
@@ -325,9 +341,12 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
     forecasters : dict of str to sktime forecaster
         Models by name. They are cloned, never fitted in place.
     y : pandas.Series
-        The series, in time order, without missing values. Count trading days with an
-        integer index (``y.reset_index(drop=True)``): sktime cannot place forecasts on a
-        ``DatetimeIndex`` of trading days, which has no frequency.
+        The series, in time order. Count trading days with an integer index
+        (``y.reset_index(drop=True)``), or pass a ``DatetimeIndex`` that skfin's
+        forecasters read time from. Missing values (NaN) are allowed only when every
+        forecaster declares sktime's ``capability:missing_values`` tag (e.g.
+        :class:`~skfin.forecasting.NeuralCDEForecaster`); they are then never scored
+        (each fold's metrics use its observed points only).
     X : pandas.DataFrame or None, default=None
         Exogenous data on the index of ``y``, observed up to each cutoff only; never
         passed to ``predict``. skfin forecasters read it over their past window
@@ -389,7 +408,7 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
     if not isinstance(forecasters, dict) or not forecasters:
         raise TypeError("backtest: forecasters must be a non-empty dict {name: forecaster}; "
                         f"got {type(forecasters).__name__}.")
-    y = _check_y(y, X)
+    y = _check_y(y, X, forecasters)
     steps = _check_fh(fh)
     folds = _check_int(folds, "folds", 1)
     step = int(steps.max()) if step is None else _check_int(step, "step", 1)
@@ -409,6 +428,7 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
     fh_rel = ForecastingHorizon(steps, is_relative=True)
     levels = _quantile_levels(coverage)
     values = y.to_numpy(dtype=float)
+    last_observed = y.ffill().to_numpy(dtype=float)
 
     from tqdm.auto import tqdm
 
@@ -447,7 +467,8 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
                     predict_seconds = time.perf_counter() - start
 
                     y_true = values[test]
-                    ref = 0.0 if target == "returns" else values[cutoff]
+                    # the direction of a level is the move from the last observed one
+                    ref = 0.0 if target == "returns" else last_observed[cutoff]
                     row = {"model": name, "fold": k, "cutoff": y.index[cutoff],
                            "train_size": len(train)}
                     row.update(_fold_scores(y_true, pred, bands, quantiles, ref, target,

@@ -173,9 +173,35 @@ def test_bad_settings_say_what_to_fix():
         backtest(naive, r, coverage=1.2, progress=False)
     with pytest.raises(ValueError, match="fh must be an int >= 1"):
         backtest(naive, r, fh=[0, 1], progress=False)
-    with pytest.raises(ValueError, match="missing value"):
-        backtest(naive, r.where(r.index != r.index[3]), progress=False)
+    from skfin.forecasting import LSTMForecaster
+
+    with pytest.raises(ValueError, match=r"missing value.*\['lstm'\] cannot read them"):
+        backtest({**naive, "lstm": LSTMForecaster()}, r.where(r.index != r.index[3]),
+                 progress=False)
     with pytest.raises(ValueError, match="same index as y"):
         backtest(naive, r, r.iloc[:-1].to_frame(), progress=False)
     with pytest.raises(TypeError, match="non-empty dict"):
         backtest([NaiveForecaster()], r, progress=False)
+
+
+def test_wti_with_its_missing_days_scores_observed_points_only():
+    """Raw WTI returns (NaN on holidays and the day after) with a forecaster that reads NaN:
+    the folds run on the series as loaded, and every metric uses the observed points only."""
+    from skfin.datasets import load_wti
+    from skfin.forecasting import NeuralCDEForecaster
+
+    r = (100 * np.log(load_wti()).diff()).iloc[-400:]
+    cde = NeuralCDEForecaster(window=10, hidden_size=4, vf_hidden=8, max_epochs=1,
+                              random_state=0)
+    res = backtest({"cde": cde}, r, fh=5, folds=6, progress=False)
+    f = res.forecasts
+    assert f["y_true"].isna().any() and f["y_pred"].notna().all()
+    observed = f.dropna(subset=["y_true"])
+    mae = (observed["y_true"] - observed["y_pred"]).abs().groupby(observed["fold"]).mean()
+    np.testing.assert_allclose(res.folds.set_index("fold")["mae"].loc[mae.index], mae)
+    inside = observed["lower_90"].le(observed["y_true"]) & observed["y_true"].le(
+        observed["upper_90"])
+    np.testing.assert_allclose(res.folds.set_index("fold")["coverage_90"].loc[mae.index],
+                               inside.groupby(observed["fold"]).mean())
+    board = res.leaderboard()
+    assert board.drop(columns="sharpe").notna().all(axis=None)
