@@ -207,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--conformal-scaling", choices=["ewma", "none"], default="ewma",
                     help="conformal scores: errors over a causal EWMA scale of past errors "
                          "(keeps coverage where volatility clusters), or absolute errors")
+    bt.add_argument("--reference", default=None, metavar="MODEL",
+                    help="test every model against this one (a name from --models or "
+                         "--baselines, e.g. garch): Diebold-Mariano p-values in the "
+                         "leaderboard, significance.csv and coverage_tests.csv (Kupiec, "
+                         "Christoffersen) (default: none)")
     bt.add_argument("--device", default=d["device"], help="auto, cpu, cuda, cuda:N or mps")
     bt.add_argument("--threads", type=_int_at_least(1), default=d["threads"],
                     help="torch CPU threads; skfin's small nets train fastest on one "
@@ -359,7 +364,7 @@ def _print_board(board: pd.DataFrame, target: str, coverage) -> None:
     cols += ["pinball"]
     cols += [f"coverage_{coverage_label(c)}" for c in coverage]
     cols += [f"width_{coverage_label(c)}" for c in coverage]
-    cols += ["total_seconds"]
+    cols += ["total_seconds", "dm_pvalue", "vs_reference"]
     shown = board[[c for c in cols if c in board.columns]].rename(
         columns=lambda c: c.replace("coverage_", "cov_").replace("total_seconds", "seconds"))
     print(shown.to_string(float_format=lambda v: f"{v:.3f}", na_rep="-"))
@@ -404,6 +409,9 @@ def _backtest(args, parser) -> int:
         if kind not in BASELINES[name][1]:
             parser.error(f"baseline {name!r} does not forecast {args.target}; it suits "
                          f"--target realized_vol only")
+    if args.reference is not None and args.reference not in (*models, *baselines):
+        parser.error(f"--reference {args.reference} is not among the models run; choose "
+                     f"one of: {', '.join((*models, *baselines))}")
     if not models and not baselines:
         parser.error("nothing to backtest: --models and --baselines are both 'none'")
     if models:
@@ -497,10 +505,22 @@ def _backtest(args, parser) -> int:
 
     from skfin.plotting import save_backtest_plots
 
-    board = result.leaderboard()
+    reference = args.reference if args.reference in result.models else None
+    if args.reference is not None and reference is None:
+        print(f"skfin: warning: --reference {args.reference} has no results (models: "
+              f"{', '.join(result.models)}); no significance tests", file=sys.stderr)
+    board = result.leaderboard(reference=reference)
     out = args.output
     out.mkdir(parents=True, exist_ok=True)
     board.to_csv(out / "leaderboard.csv")
+    extra = []
+    if reference is not None:
+        result.significance(reference).to_csv(out / "significance.csv")
+        extra.append("significance.csv")
+    tests = result.coverage_tests()
+    if len(tests):
+        tests.to_csv(out / "coverage_tests.csv")
+        extra.append("coverage_tests.csv")
     result.folds.assign(cutoff_date=dates[result.y.index.get_indexer(result.folds["cutoff"])]
                         ).to_csv(out / "folds.csv", index=False)
     result.forecasts.assign(date=dates[result.forecasts["position"].to_numpy()]
@@ -510,7 +530,8 @@ def _backtest(args, parser) -> int:
     plots = save_backtest_plots(result, out, dates=dates, ylabel=ylabel)
 
     _print_board(board, args.target, coverage)
-    written = ["leaderboard.csv", "folds.csv", "forecasts.csv", *(p.name for p in plots)]
+    written = ["leaderboard.csv", "folds.csv", "forecasts.csv", *extra,
+               *(p.name for p in plots)]
     print(f"\nwrote {', '.join(written)} to {out}")
     if result.failures:
         for name, message in result.failures.items():

@@ -153,12 +153,16 @@ class TimeOrderedSplit:
     Samples are taken in time order; the last ``valid_fraction`` of them are the validation
     tail, and the ``gap`` samples before it are dropped so that no training target overlaps a
     validation input (use ``gap = window + horizon - 1``). If that would leave fewer training
-    than validation samples, validation is skipped with a warning.
+    than validation samples, validation is skipped with a warning; if it leaves less than
+    half of the samples for training, a warning says so (with the numbers) and what to change.
 
     Parameters
     ----------
-    valid_fraction : float
-        Share of samples in the validation tail; 0 disables validation.
+    valid_fraction : float or "auto"
+        Share of samples in the validation tail; 0 disables validation. ``"auto"``: 20%,
+        shrunk so that at least half of the samples are left for training, and no
+        validation at all (early stopping on the training loss) when that leaves fewer than
+        :attr:`MIN_VALID` validation samples.
     gap : int
         Samples dropped between training and validation.
 
@@ -173,13 +177,33 @@ class TimeOrderedSplit:
     61
     """
 
-    def __init__(self, valid_fraction: float, gap: int):
+    #: Fewest validation samples ``"auto"`` keeps; with fewer, early stopping would follow noise.
+    MIN_VALID = 10
+
+    def __init__(self, valid_fraction: float | str, gap: int):
         self.valid_fraction = valid_fraction
         self.gap = gap
 
+    def n_valid(self, n: int) -> int:
+        """Size of the validation tail among ``n`` samples.
+
+        Examples
+        --------
+        The 144 months of airline passengers, window 36, horizon 12: 97 windows. A 20% tail
+        after a gap of 47 would leave 31 (32%) to train on; ``"auto"`` validates on none.
+
+        >>> split = TimeOrderedSplit("auto", gap=36 + 12 - 1)
+        >>> TimeOrderedSplit(0.2, gap=47).n_valid(97), split.n_valid(97), split.n_valid(2000)
+        (19, 0, 400)
+        """
+        if self.valid_fraction != "auto":
+            return int(round(n * self.valid_fraction))
+        n_valid = min(int(round(0.2 * n)), n // 2 - self.gap)
+        return n_valid if n_valid >= self.MIN_VALID else 0
+
     def positions(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Train and validation positions among ``n`` time-ordered samples."""
-        n_valid = int(round(n * self.valid_fraction))
+        n_valid = self.n_valid(n)
         n_train = n - n_valid - self.gap
         if n_valid == 0:
             return np.arange(n), None
@@ -193,6 +217,15 @@ class TimeOrderedSplit:
                 stacklevel=2,
             )
             return np.arange(n), None
+        if n_train < n / 2:
+            warnings.warn(
+                f"valid_fraction={self.valid_fraction}: a validation tail of {n_valid} "
+                f"samples after a gap of {self.gap} (window + horizon - 1) leaves {n_train} of "
+                f"{n} samples ({n_train / n:.0%}) for training. Lower valid_fraction or the "
+                "window, or pass valid_fraction='auto' (at least half for training).",
+                UserWarning,
+                stacklevel=2,
+            )
         return np.arange(n_train), np.arange(n - n_valid, n)
 
     def __call__(self, dataset: WindowDataset, y=None, **fit_params):

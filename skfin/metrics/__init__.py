@@ -22,6 +22,10 @@ function                     sklearn scorer                   sktime metric
 ``qlike``                    ``qlike_scorer``                 :class:`QLIKE`
 ===========================  ===============================  ================================
 
+Significance tests: :func:`diebold_mariano` (is one forecast's loss really lower?),
+:func:`kupiec_test` and :func:`christoffersen_test` (do intervals miss at the nominal rate,
+independently?); see :mod:`skfin.metrics._significance`.
+
 What is hand-written here, and why (only what scikit-learn and sktime lack):
 
 * **Directional and trading metrics** (hit rate, directional accuracy, the returns of a
@@ -54,6 +58,8 @@ from skfin.metrics._finance import (directional_accuracy, hit_rate, mase, max_dr
                                     strategy_returns)
 from skfin.metrics._probabilistic import (crps_quantiles, empirical_coverage,
                                           mean_interval_width, pinball_loss, winkler_score)
+from skfin.metrics._significance import (TestResult, christoffersen_test, diebold_mariano,
+                                         kupiec_test)
 from skfin.metrics._scorers import (directional_accuracy_scorer, hit_rate_scorer,
                                     make_interval_scorer, make_quantile_scorer, mase_scorer,
                                     max_drawdown_scorer, qlike_scorer, sharpe_ratio_scorer,
@@ -63,6 +69,11 @@ from skfin.metrics._sktime import (QLIKE, DirectionalAccuracy, HitRate, MaxDrawd
                                    WinklerScore)
 
 __all__ = [
+    # significance tests
+    "diebold_mariano",
+    "kupiec_test",
+    "christoffersen_test",
+    "TestResult",
     # functions
     "hit_rate",
     "directional_accuracy",

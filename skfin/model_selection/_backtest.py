@@ -119,7 +119,7 @@ class BacktestResult:
         """Models with results, in the order they ran."""
         return list(pd.unique(self.folds["model"])) if len(self.folds) else []
 
-    def leaderboard(self) -> pd.DataFrame:
+    def leaderboard(self, reference: str | None = None) -> pd.DataFrame:
         """Scores over all folds, one row per model, best MAE first.
 
         Each column is the mean of the per-fold column over folds, except ``rmse`` (the
@@ -128,6 +128,13 @@ class BacktestResult:
         positions given by the forecasts of steps ``1 .. step``, so that every test day is
         traded once on its most recent forecast). ``folds`` counts the folds and
         ``total_seconds`` adds all fit and predict times.
+
+        Parameters
+        ----------
+        reference : str or None, default=None
+            A model to test every other against (:meth:`significance`): adds
+            ``dm_pvalue`` and ``vs_reference`` (``"better"``, ``"worse"`` or
+            ``"not significant"`` at 5%; ``"reference"`` on its own row).
 
         Returns
         -------
@@ -146,6 +153,11 @@ class BacktestResult:
         board["folds"] = self.folds.groupby("model", sort=False)["fold"].count()
         board["total_seconds"] = (self.folds.groupby("model", sort=False)
                                   [["fit_seconds", "predict_seconds"]].sum().sum(axis=1))
+        if reference is not None:
+            tests = self.significance(reference)
+            board["dm_pvalue"] = tests["dm_pvalue"]
+            board["vs_reference"] = tests["verdict"]
+            board.loc[reference, "vs_reference"] = "reference"
         return board.sort_values("mae", kind="stable")
 
     def strategy_path(self, model: str) -> pd.DataFrame:
@@ -173,6 +185,138 @@ class BacktestResult:
             warnings.simplefilter("ignore", UndefinedMetricWarning)
             return metrics.sharpe_ratio(path["y_true"] / self.returns_scale, path["y_pred"],
                                         periods_per_year=self.periods_per_year)
+
+    def _path(self, model: str) -> pd.DataFrame:
+        """Each test point once, on its most recent forecast (steps ``1 .. step``), observed
+        points only, in time order; with the interval bounds."""
+        rows = self.forecasts[(self.forecasts["model"] == model)
+                              & (self.forecasts["step"] <= self.step)]
+        return (rows.sort_values("position").drop_duplicates("position", keep="last")
+                .dropna(subset=["y_true"]).set_index("position"))
+
+    def _losses(self, model: str, loss: str) -> pd.Series:
+        path = self._path(model)
+        err = path["y_true"] - path["y_pred"]
+        if loss == "squared":
+            return err ** 2
+        if loss == "absolute":
+            return err.abs()
+        ratio = (path["y_true"] / path["y_pred"]) ** 2           # QLIKE on variances
+        if (path["y_pred"] <= 0).any() or (path["y_true"] <= 0).any():
+            raise ValueError(f"QLIKE needs positive forecasts and outcomes; {model!r} has "
+                             "some that are not. Use loss='squared'.")
+        return ratio - np.log(ratio) - 1
+
+    def significance(self, reference: str, *, loss: str | None = None,
+                     level: float = 0.05) -> pd.DataFrame:
+        """Diebold-Mariano test of every model's losses against ``reference``'s.
+
+        The losses are those of the test points each traded once on its most recent
+        forecast (as :meth:`strategy_path`: steps ``1 .. step`` of each cutoff, observed
+        points only), aligned in time; the test (:func:`skfin.metrics.diebold_mariano`,
+        HLN-corrected) takes autocovariances up to lag ``step - 1``, since the forecasts of
+        one cutoff share its information.
+
+        Parameters
+        ----------
+        reference : str
+            A model of this backtest, e.g. ``"garch"``.
+        loss : {"squared", "absolute", "qlike"} or None, default=None
+            Per-point loss; None is ``"qlike"`` for volatility targets, else ``"squared"``.
+        level : float, default=0.05
+            Significance level of the ``verdict`` column.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by model (the reference left out): ``loss`` and ``loss_reference``
+            (mean losses), ``dm_statistic`` (negative when the model's losses are lower),
+            ``dm_pvalue`` (two-sided), ``verdict``: ``"better"`` or ``"worse"`` than the
+            reference at ``level``, else ``"not significant"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sktime.forecasting.naive import NaiveForecaster
+        >>> from skfin.datasets import load_sp500
+        >>> from skfin.model_selection import backtest
+        >>> close = load_sp500()["Close"].reset_index(drop=True)
+        >>> r = (100 * np.log(close).diff()).dropna().iloc[-1000:]
+        >>> res = backtest({"last": NaiveForecaster("last"), "mean": NaiveForecaster("mean")},
+        ...                r, fh=5, folds=40, progress=False)
+        >>> res.significance("mean")[["dm_pvalue", "verdict"]].round(4)
+               dm_pvalue verdict
+        model
+        last      0.0029   worse
+        """
+        from skfin.metrics import diebold_mariano
+
+        if reference not in self.models:
+            raise ValueError(f"reference {reference!r} is not a model of this backtest; "
+                             f"models: {self.models}.")
+        loss = loss or ("qlike" if self.target == "volatility" else "squared")
+        if loss not in ("squared", "absolute", "qlike"):
+            raise ValueError(f"loss must be 'squared', 'absolute' or 'qlike'; got {loss!r}.")
+        base = self._losses(reference, loss)
+        rows = {}
+        for model in self.models:
+            if model == reference:
+                continue
+            mine = self._losses(model, loss)
+            common = mine.index.intersection(base.index)
+            a, b = mine.loc[common], base.loc[common]
+            try:
+                test = diebold_mariano(a, b, h=min(self.step, len(common) - 1))
+            except ValueError:                       # identical losses: nothing to test
+                test = (np.nan, np.nan)
+            verdict = ("not significant" if not test[1] < level
+                       else "better" if test[0] < 0 else "worse")
+            rows[model] = {"loss": a.mean(), "loss_reference": b.mean(),
+                           "dm_statistic": test[0], "dm_pvalue": test[1], "verdict": verdict}
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
+
+    def coverage_tests(self) -> pd.DataFrame:
+        """Kupiec and Christoffersen tests of each model's intervals, at each coverage.
+
+        On the same path as :meth:`significance` (each test point once, in time order).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (model, coverage): ``observed`` coverage, ``kupiec_pvalue`` (is the
+            miss rate nominal?) and ``christoffersen_pvalue`` (nominal and independent
+            misses?). Models without intervals are left out.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sktime.forecasting.naive import NaiveForecaster
+        >>> from skfin.datasets import load_sp500
+        >>> from skfin.model_selection import backtest
+        >>> close = load_sp500()["Close"].reset_index(drop=True)
+        >>> r = (100 * np.log(close).diff()).dropna().iloc[-1000:]
+        >>> res = backtest({"mean": NaiveForecaster("mean")}, r, fh=5, folds=40,
+        ...                coverage=0.9, progress=False)
+        >>> res.coverage_tests().round(3)             # the naive interval is too narrow
+                        observed  kupiec_pvalue  christoffersen_pvalue
+        model coverage
+        mean  0.9          0.825          0.001                    0.0
+        """
+        from skfin.metrics import christoffersen_test, kupiec_test
+
+        rows = []
+        for model in self.models:
+            path = self._path(model)
+            for c in self.coverage:
+                label = coverage_label(c)
+                lower, upper = path[f"lower_{label}"], path[f"upper_{label}"]
+                if lower.isna().any() or upper.isna().any():
+                    continue
+                misses = ((path["y_true"] < lower) | (path["y_true"] > upper)).to_numpy()
+                rows.append({"model": model, "coverage": c, "observed": 1 - misses.mean(),
+                             "kupiec_pvalue": kupiec_test(misses, c).pvalue,
+                             "christoffersen_pvalue": christoffersen_test(misses, c).pvalue})
+        return pd.DataFrame(rows).set_index(["model", "coverage"]) if rows else pd.DataFrame()
 
     def last_fold(self, model: str) -> pd.DataFrame:
         """Forecasts and intervals of the last fold of ``model``."""

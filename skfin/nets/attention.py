@@ -158,7 +158,7 @@ class Transformer(nn.Module):
     >>> x = (100 * close.log().diff()).view(2, 60, 1)          # [B=2, W=60, F=1]
     >>> net = Transformer(n_features=1, window=60, horizon=5, n_targets=1, output="quantile")
     >>> net(x).shape
-    torch.Size([2, 5, 1, 19])
+    torch.Size([2, 5, 1, 21])
     >>> net.features(x).shape                                   # per-step encodings [B, W, d]
     torch.Size([2, 60, 32])
     """

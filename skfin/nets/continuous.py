@@ -57,7 +57,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from skfin.nets._params import POSITIVE, options, real
+from skfin.nets._params import POSITIVE, contract_doc, options, real
 from skfin.nets.heads import make_head
 from skfin.nets.recurrent import init_rnn_weights
 
@@ -72,6 +72,26 @@ _CONSTRAINTS: dict = {
     "atol": [real(0, None, "neither")], "step_size": [real(0, 1, "right")],
     "adjoint": ["boolean"],
 }
+
+
+#: Parameters entries shared by both nets (filled by :func:`skfin.nets._params.contract_doc`).
+_SOLVER_DOC = """\
+    solver : str, default="rk4"
+        torchdiffeq method that integrates the equation. Fixed-step solvers (``"euler"``,
+        ``"midpoint"``, ``"rk4"``, ...) cost a known number of steps; adaptive ones
+        (``"dopri5"``, ``"bosh3"``, ...) choose their steps to meet ``rtol`` and ``atol``:
+        more accurate, slower, and the cost grows as the dynamics stiffen during training.
+    rtol : float, default=1e-3
+        Relative error tolerance of adaptive solvers (ignored by fixed-step ones). Smaller
+        is more accurate and slower.
+    atol : float, default=1e-4
+        Absolute error tolerance of adaptive solvers (ignored by fixed-step ones)."""
+_ADJOINT_DOC = """\
+    adjoint : bool, default=False
+        Back-propagate with the adjoint method (:func:`torchdiffeq.odeint_adjoint`): memory
+        no longer grows with the number of solver steps, but each backward pass solves the
+        equation again backwards in time (slower), and gradients are exact only up to the
+        solver's accuracy."""
 
 
 def _require(module: str):
@@ -185,6 +205,7 @@ class _Gap(nn.Module):
         return self.gap * self.f(s, h)
 
 
+@contract_doc(solver=_SOLVER_DOC, adjoint=_ADJOINT_DOC)
 class NeuralODE(nn.Module):
     """ODE-RNN encoder with a latent-ODE decoder, for irregularly spaced observations.
 
@@ -200,38 +221,19 @@ class NeuralODE(nn.Module):
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]`` (any ``window >= 1``),
-        output ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     hidden_size : int, default=32
         Size of the hidden state that the ODE evolves and the GRU cell updates.
     ode_hidden : int, default=32
         Width of the hidden layer of the MLP ``f`` that defines the dynamics
         ``dh/dt = f(h)`` between observations (and into the forecast).
-    solver : str, default="rk4"
-        torchdiffeq method that integrates the ODE. Fixed-step solvers (``"euler"``,
-        ``"midpoint"``, ``"rk4"``, ...) cost a known number of steps; adaptive ones
-        (``"dopri5"``, ``"bosh3"``, ...) choose their steps to meet ``rtol`` and ``atol``:
-        more accurate, slower, and the cost grows as the dynamics stiffen during training.
-    rtol : float, default=1e-3
-        Relative error tolerance of adaptive solvers (ignored by fixed-step ones). Smaller
-        is more accurate and slower.
-    atol : float, default=1e-4
-        Absolute error tolerance of adaptive solvers (ignored by fixed-step ones).
+    {solver}
     step_size : float, default=0.5
         Step of fixed-step solvers, as a fraction of the gap between two observations:
         ``ceil(1 / step_size)`` steps per gap whatever its length (0.5: two steps), and as
         many per forecast step. Smaller is more accurate and slower; ignored by adaptive
         solvers.
-    adjoint : bool, default=False
-        Back-propagate with the adjoint method (:func:`torchdiffeq.odeint_adjoint`): memory
-        no longer grows with the number of solver steps, but each backward pass solves the
-        ODE again backwards in time (slower), and gradients are exact only up to the
-        solver's accuracy.
+    {adjoint}
 
     Attributes
     ----------
@@ -246,9 +248,10 @@ class NeuralODE(nn.Module):
 
     Notes
     -----
-    ``forward(x, dt=None)``: ``dt: [B, window]`` is the time before each row (see the module
-    docstring; ``dt[:, 0]`` is ignored since the state starts at the first row). A window of
-    one row is one GRU update followed by the forecast ODE. :meth:`features` returns the
+    Any ``window >= 1`` works. ``forward(x, dt=None)``: ``dt: [B, window]`` is the time
+    before each row (see the module docstring; ``dt[:, 0]`` is ignored since the state
+    starts at the first row). A window of one row is one GRU update followed by the
+    forecast ODE. :meth:`features` returns the
     hidden state after each row; it depends only on the rows up to that one, whatever the
     solver. The GRU cell is initialised like :class:`skfin.nets.LSTM`'s recurrent layers,
     the MLP ``f`` with small weights, as in Rubanova et al.'s code.
@@ -396,6 +399,7 @@ class _VectorField(nn.Module):
         return self.net(z).view(-1, self.hidden_size, self.channels)   # [B, d, C]
 
 
+@contract_doc(solver=_SOLVER_DOC, adjoint=_ADJOINT_DOC)
 class NeuralCDE(nn.Module):
     """Neural controlled differential equation over the window; reads missing values natively.
 
@@ -412,13 +416,7 @@ class NeuralCDE(nn.Module):
 
     Parameters
     ----------
-    n_features, window, horizon, n_targets : int
-        The tensor contract: input ``[B, window, n_features]`` (any ``window >= 1``, NaN
-        allowed), output ``[B, horizon, n_targets, n_params]``.
-    output : str, default="point"
-        Head, see :func:`skfin.nets.heads.make_head`.
-    quantiles : sequence of float, default=None
-        Levels for ``output="quantile"``.
+    {contract}
     hidden_size : int, default=32
         Size of the hidden state ``z`` that the CDE evolves and the head reads.
     vf_hidden : int, default=64
@@ -430,24 +428,12 @@ class NeuralCDE(nn.Module):
         (the simplest: each move between two rows is one straight piece). Both pass through
         every row, and each piece uses only the rows up to its end, so the state at a row
         never reads later rows.
-    solver : str, default="rk4"
-        torchdiffeq method that integrates the CDE. Fixed-step solvers (``"euler"``,
-        ``"midpoint"``, ``"rk4"``, ...) cost a known number of steps; adaptive ones
-        (``"dopri5"``, ``"bosh3"``, ...) choose their steps to meet ``rtol`` and ``atol``:
-        more accurate, slower, and the cost grows as the dynamics stiffen during training.
-    rtol : float, default=1e-3
-        Relative error tolerance of adaptive solvers (ignored by fixed-step ones). Smaller
-        is more accurate and slower.
-    atol : float, default=1e-4
-        Absolute error tolerance of adaptive solvers (ignored by fixed-step ones).
+    {solver}
     step_size : float, default=0.5
         Step of fixed-step solvers, as a fraction of the interval between two rows:
         ``ceil(1 / step_size)`` steps per interval (0.5: two steps). Smaller is more
         accurate and slower; ignored by adaptive solvers.
-    adjoint : bool, default=False
-        Back-propagate with the adjoint method: memory no longer grows with the number of
-        solver steps, but each backward pass solves the CDE again backwards (slower), and
-        gradients are exact only up to the solver's accuracy.
+    {adjoint}
 
     Attributes
     ----------
@@ -488,7 +474,7 @@ class NeuralCDE(nn.Module):
     the step sizes adaptive solvers choose for the whole batch) the state at a row depends
     only on the rows up to it.
 
-    **Short windows.** A path needs two points: a window of one row is preceded by a copy of
+    **Short windows.** Any ``window >= 1`` works. A path needs two points: a window of one row is preceded by a copy of
     itself one step earlier (a constant path over one step in which only time moves).
 
     References

@@ -295,7 +295,7 @@ class TCN(nn.Module):
     >>> x = (100 * close.log().diff()).view(2, 60, 1)          # [B=2, W=60, F=1]
     >>> net = TCN(n_features=1, window=60, horizon=5, n_targets=1, output="quantile")
     >>> net.receptive_field, net(x).shape
-    (61, torch.Size([2, 5, 1, 19]))
+    (61, torch.Size([2, 5, 1, 21]))
     >>> import warnings
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")

@@ -39,8 +39,11 @@ __all__ = [
     "head_class",
 ]
 
-#: Quantile levels learned by ``output="quantile"`` unless told otherwise: 0.05, 0.10, ..., 0.95.
-DEFAULT_QUANTILES: tuple[float, ...] = tuple(round(0.05 * k, 2) for k in range(1, 20))
+#: Quantile levels learned by ``output="quantile"`` unless told otherwise: 0.025, 0.05,
+#: 0.10, ..., 0.95, 0.975, so that the 80%, 90% and 95% intervals users ask for are learned
+#: levels (levels in between are interpolated).
+DEFAULT_QUANTILES: tuple[float, ...] = (0.025, *(round(0.05 * k, 2) for k in range(1, 20)),
+                                        0.975)
 
 #: The values accepted by the estimators' ``output=`` parameter.
 OUTPUTS = ("point", "quantile", "gaussian", "student_t")
@@ -149,11 +152,14 @@ class QuantileHead(_Head):
     def quantiles(self, params: Tensor, levels: Sequence[float]) -> Tensor:
         known = self.levels.cpu().double().numpy()
         wanted = np.asarray(levels, dtype=np.float64)
-        if wanted.min() < known[0] - 1e-6 or wanted.max() > known[-1] + 1e-6:
+        outside = (wanted < known[0] - 1e-6) | (wanted > known[-1] + 1e-6)
+        if outside.any():
+            # rounded: a level computed as (1 - 0.95) / 2 prints as 0.025, not 0.0250...02
+            shown = ", ".join(f"{w:g}" for w in sorted(set(np.round(wanted[outside], 10))))
             raise ValueError(
-                f"Quantile levels {sorted(set(wanted.tolist()))} fall outside the learned "
-                f"range [{known[0]:g}, {known[-1]:g}]. Refit with quantiles= covering them, "
-                "e.g. quantiles=(0.025, 0.05, 0.5, 0.95, 0.975) for 95% intervals."
+                f"Quantile level(s) {shown} fall outside the learned range "
+                f"[{known[0]:g}, {known[-1]:g}]. Refit with quantiles= covering them, "
+                "e.g. quantiles=(0.01, 0.05, 0.5, 0.95, 0.99) for 98% intervals."
             )
         # Linear interpolation between learned levels keeps the result non-crossing.
         pos = np.interp(np.clip(wanted, known[0], known[-1]), known, np.arange(len(known)))
@@ -256,7 +262,7 @@ def make_head(output: str, in_features: int, horizon: int, n_targets: int,
     >>> import torch
     >>> head = make_head("quantile", in_features=8, horizon=5, n_targets=1)
     >>> head(torch.zeros(2, 8)).shape
-    torch.Size([2, 5, 1, 19])
+    torch.Size([2, 5, 1, 21])
     >>> make_head("gaussian", 8, horizon=5, n_targets=1, per_step=True)(torch.zeros(2, 5, 8)).shape
     torch.Size([2, 5, 1, 2])
     """

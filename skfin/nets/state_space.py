@@ -440,7 +440,7 @@ class Mamba(nn.Module):
     >>> x = (100 * close.log().diff()).view(2, 60, 1)            # [B=2, W=60, F=1] returns
     >>> net = Mamba(n_features=1, window=60, horizon=5, n_targets=1, output="quantile").eval()
     >>> net(x).shape                                             # [B, H, T, quantiles]
-    torch.Size([2, 5, 1, 19])
+    torch.Size([2, 5, 1, 21])
     >>> net.features(x).shape                                    # per-step [B, W, d_model]
     torch.Size([2, 60, 32])
     >>> with torch.no_grad():

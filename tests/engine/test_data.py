@@ -1,6 +1,9 @@
 """Windows sliced on the fly and the time-ordered validation split."""
 
+import warnings
+
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -35,13 +38,38 @@ def test_left_padding_repeats_first_row():
 @given(n=st.integers(50, 3000), frac=st.floats(0.05, 0.4), window=st.integers(1, 60),
        horizon=st.integers(1, 10))
 def test_no_training_target_overlaps_a_validation_input(n, frac, window, horizon):
-    train, valid = TimeOrderedSplit(frac, gap=window + horizon - 1).positions(n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)       # short series: tested below
+        train, valid = TimeOrderedSplit(frac, gap=window + horizon - 1).positions(n)
+        auto_train, auto_valid = TimeOrderedSplit("auto", gap=window + horizon - 1).positions(n)
+    if auto_valid is not None:                             # "auto" keeps half for training
+        assert len(auto_train) >= n / 2 and len(auto_valid) >= TimeOrderedSplit.MIN_VALID
+        assert auto_train.max() + horizon < auto_valid.min() - window + 1
     if valid is None:
         return
     last_train_target = train.max() + horizon          # sample at row e predicts up to e + H
     first_valid_input = valid.min() - window + 1       # and reads rows from e - W + 1
     assert last_train_target < first_valid_input
     assert np.all(np.diff(np.concatenate([train, valid])) > 0)   # time order kept
+
+
+def test_a_split_that_leaves_little_to_train_on_says_so():
+    """Airline passengers, window 36, horizon 12: 97 windows; a 20% tail after a gap of 47
+    leaves 31 (32%) to train on. The warning names the numbers; "auto" validates on none."""
+    from skfin.datasets import load_airline
+    from skfin.forecasting import MLPForecaster
+
+    y = np.log(load_airline())
+    with pytest.warns(UserWarning, match=r"tail of 19 samples after a gap of 47 .* leaves 31 "
+                                         r"of 97 samples \(32%\)"):
+        MLPForecaster(window=36, max_epochs=1, random_state=0).fit(y, fh=list(range(1, 13)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        f = MLPForecaster(window=36, max_epochs=1, valid_fraction="auto",
+                          random_state=0).fit(y, fh=list(range(1, 13)))
+    assert f.net_.train_split is None                          # trained on all 97 windows
+    assert "valid_loss" not in f.net_.history[-1]
+    assert TimeOrderedSplit("auto", gap=47).positions(400)[1].size == 80   # 20% when it fits
 
 
 def test_shuffled_loader_is_seeded():
@@ -166,7 +194,22 @@ def test_engine_never_hands_the_weights_to_the_net():
                        weights=weights)
     net = SkfinNet(LSTM, loss_for("point"), module__n_features=1, module__window=20,
                    module__horizon=1, module__n_targets=1, module__hidden_size=8,
-                   max_epochs=1, batch_size=256, train_split=None, device="cpu").fit(ds)
+                   max_epochs=1, batch_size=256, train_split=None, device="cpu")
+    calls = []
+    net.initialize()
+    net.module_.register_forward_pre_hook(
+        lambda module, args, kwargs: calls.append((args, kwargs)), with_kwargs=True)
+    net.partial_fit(ds)
     assert np.isfinite(net.history[-1, "train_loss"])
     out = net.forward(ds, training=False, device="cpu")
     assert out.shape == (len(ds), 1, 1, 1)
+    # every call, in training and in prediction, got the windows alone: one [b, 20, 1]
+    # tensor, no keyword arguments, and never the weights
+    assert len(calls) > int(np.ceil(len(ds) / 256)) // 2        # training and predicting
+    for args, kwargs in calls:
+        assert kwargs == {} and len(args) == 1
+        assert args[0].shape[1:] == (20, 1)
+    # and the windows are the series' windows: the prediction is the module's own output
+    with torch.no_grad():
+        direct = net.module_.eval()(ds[torch.arange(len(ds))][0]["x"])
+    torch.testing.assert_close(out, direct)

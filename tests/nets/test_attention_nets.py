@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from skfin.nets.heads import DEFAULT_QUANTILES
 from skfin.datasets import load_airline, load_sp500
 from skfin.engine.data import WindowDataset
 from skfin.nets import OUTPUTS, Autoformer, PatchTST, Transformer, series_decomposition
@@ -20,7 +21,7 @@ from skfin.nets.heads import make_head
 from skfin.registry import ARCHITECTURES
 
 ATTENTION_NETS = [Transformer, PatchTST, Autoformer]
-N_PARAMS = {"point": 1, "quantile": 19, "gaussian": 2, "student_t": 3}
+N_PARAMS = {"point": 1, "quantile": len(DEFAULT_QUANTILES), "gaussian": 2, "student_t": 3}
 
 
 @pytest.fixture(scope="module")

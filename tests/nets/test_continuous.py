@@ -8,15 +8,18 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("torchdiffeq")
-torchcde = pytest.importorskip("torchcde")
+# Both are in the ``ode`` extra, part of ``test``: a missing one fails the run here
+# instead of skipping the module.
+import torchcde  # noqa: E402
+import torchdiffeq  # noqa: E402, F401
 
 from skfin.datasets import load_wti  # noqa: E402
 from skfin.nets import OUTPUTS, NeuralCDE, NeuralODE  # noqa: E402
+from skfin.nets.heads import DEFAULT_QUANTILES  # noqa: E402
 from skfin.nets.continuous import _control_path, _solvers  # noqa: E402
 
 NETS = [NeuralODE, NeuralCDE]
-N_PARAMS = {"point": 1, "quantile": 19, "gaussian": 2, "student_t": 3}
+N_PARAMS = {"point": 1, "quantile": len(DEFAULT_QUANTILES), "gaussian": 2, "student_t": 3}
 TINY = {"hidden_size": 8}
 WIDTH = {NeuralODE: "ode_hidden", NeuralCDE: "vf_hidden"}
 

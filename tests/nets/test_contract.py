@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from skfin.nets import OUTPUTS
-from skfin.nets.heads import make_head
+from skfin.nets.heads import DEFAULT_QUANTILES, make_head
 from skfin.registry import ARCHITECTURES
 
 NETS = [pytest.param(a.net, id=a.name) for a in ARCHITECTURES]
@@ -20,7 +20,8 @@ def test_forward_shape_finite_and_every_parameter_learns(net_cls, output, real_b
     x, y = real_batch
     net = net_cls(n_features=2, window=20, horizon=3, n_targets=1, output=output)
     out = net(x)
-    n_params = {"point": 1, "quantile": 19, "gaussian": 2, "student_t": 3}[output]
+    n_params = {"point": 1, "quantile": len(DEFAULT_QUANTILES), "gaussian": 2,
+                "student_t": 3}[output]
     assert out.shape == (64, 3, 1, n_params)
     assert torch.isfinite(out).all()
     loss = out.sum()
@@ -78,9 +79,19 @@ def test_head_quantiles_match_scipy():
 
 
 def test_quantile_head_rejects_levels_outside_learned_range():
+    head = make_head("quantile", 4, 1, 1, quantiles=(0.05, 0.5, 0.95))
+    levels = [(1 - 0.95) / 2, 0.5, (1 + 0.95) / 2]       # 0.025000000000000022, 0.975
+    with pytest.raises(ValueError, match=r"level\(s\) 0\.025, 0\.975 fall outside the "
+                                         r"learned range \[0\.05, 0\.95\]"):
+        head.quantiles(torch.zeros(1, 1, 1, 3), levels)
+
+
+def test_default_quantile_head_serves_95_percent_intervals():
     head = make_head("quantile", 4, 1, 1)
-    with pytest.raises(ValueError, match="outside the learned range"):
-        head.quantiles(torch.zeros(1, 1, 1, 19), [0.01, 0.99])
+    assert len(DEFAULT_QUANTILES) == head.n_params
+    assert {0.025, 0.05, 0.1, 0.5, 0.9, 0.95, 0.975} <= set(DEFAULT_QUANTILES)
+    q = head.quantiles(head(torch.zeros(2, 4)), [(1 - 0.95) / 2, (1 + 0.95) / 2])
+    assert q.shape == (2, 1, 1, 2) and (q[..., 0] < q[..., 1]).all()
 
 
 def test_lstm_initialisation():

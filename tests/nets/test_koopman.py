@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from skfin.nets.heads import DEFAULT_QUANTILES
 from skfin.datasets import load_vix
 from skfin.engine import SkfinNet, TimeOrderedSplit, WindowDataset
 from skfin.losses import PointLoss
 from skfin.nets import OUTPUTS, DeepKoopman
 
-N_PARAMS = {"point": 1, "quantile": 19, "gaussian": 2, "student_t": 3}
+N_PARAMS = {"point": 1, "quantile": len(DEFAULT_QUANTILES), "gaussian": 2, "student_t": 3}
 TERMS = ("reconstruction", "linearity", "prediction")
 EXPLAIN_KEYS = {"eigenvalues", "periods", "decay_rates", "half_lives", "latent",
                 "latent_forecast", "reconstruction", "state_forecast"}

@@ -9,12 +9,13 @@ import torch
 from skorch.callbacks import Callback
 from torch.nn import functional as F
 
+from skfin.nets.heads import DEFAULT_QUANTILES
 from skfin.datasets import load_nasdaq, load_sp500
 from skfin.engine import SkfinNet, TimeOrderedSplit, WindowDataset
 from skfin.losses import PointLoss
 from skfin.nets import OUTPUTS, MultiTaskNet
 
-N_PARAMS = {"point": 1, "quantile": 19, "gaussian": 2, "student_t": 3}
+N_PARAMS = {"point": 1, "quantile": len(DEFAULT_QUANTILES), "gaussian": 2, "student_t": 3}
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import pickle
 import pytest
 import torch
 
+from skfin.nets.heads import DEFAULT_QUANTILES
 from skfin.nets import OUTPUTS
 from skfin.nets.state_space import (
     S4D,
@@ -26,7 +27,7 @@ from skfin.nets.state_space import (
 )
 
 NETS = [Mamba, S4D]
-N_PARAMS = {"point": 1, "quantile": 19, "gaussian": 2, "student_t": 3}
+N_PARAMS = {"point": 1, "quantile": len(DEFAULT_QUANTILES), "gaussian": 2, "student_t": 3}
 REFERENCE = {Mamba: ("parallel", "sequential"), S4D: ("fft", "recurrence")}
 CONTRACT = {"n_features", "window", "horizon", "n_targets", "output", "quantiles"}
 

@@ -9,13 +9,14 @@ import pandas as pd
 import pytest
 import torch
 
+from skfin.nets.heads import DEFAULT_QUANTILES
 from skfin.datasets import load_nasdaq, load_sp500
 from skfin.nets import OUTPUTS, TFT
 from skfin.nets.heads import make_head
 from skfin.nets.tft import GatedResidualNetwork, InterpretableMultiHeadAttention
 
 W, H = 20, 5
-N_PARAMS = {"point": 1, "quantile": 19, "gaussian": 2, "student_t": 3}
+N_PARAMS = {"point": 1, "quantile": len(DEFAULT_QUANTILES), "gaussian": 2, "student_t": 3}
 
 
 def _asset(frame: pd.DataFrame, ends: np.ndarray, nasdaq: float):
@@ -172,12 +173,13 @@ def test_per_step_head_applies_one_projection_to_every_step(panel):
     head = make_head("quantile", 3, horizon=H, n_targets=2, per_step=True)
     z = panel[0][:, :H]                                        # [B, H, 3]: one vector per step
     q = head(z)
-    assert q.shape == (64, H, 2, 19) and (q.diff(dim=-1) > 0).all()
+    assert q.shape == (64, H, 2, len(DEFAULT_QUANTILES)) and (q.diff(dim=-1) > 0).all()
     same = head(z[:, :1].expand(-1, H, -1))                    # same input at every step
     torch.testing.assert_close(same, same[:, :1].expand_as(same))
     # the initial quantiles are the standard-normal ones, as for the joint head
-    torch.testing.assert_close(head.proj.bias.view(2, 19), make_head(
-        "quantile", 3, horizon=H, n_targets=2).proj.bias.view(H * 2, 19)[:2])
+    q = len(DEFAULT_QUANTILES)
+    torch.testing.assert_close(head.proj.bias.view(2, q), make_head(
+        "quantile", 3, horizon=H, n_targets=2).proj.bias.view(H * 2, q)[:2])
 
 
 def test_missing_or_unexpected_covariates_are_named(panel):
