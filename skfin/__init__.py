@@ -9,3 +9,14 @@ import warnings as _warnings
 # through sktime's own estimators used next to skfin's, and says nothing they can act on.
 _warnings.filterwarnings(
     "ignore", message="The default of config ``remember_data``", category=FutureWarning)
+
+__all__ = ["load"]
+
+
+def __getattr__(name):
+    # ``skfin.load`` without importing torch at ``import skfin``: see skfin.persistence.
+    if name == "load":
+        from skfin.persistence import load
+
+        return load
+    raise AttributeError(f"module 'skfin' has no attribute {name!r}")

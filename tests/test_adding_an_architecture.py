@@ -168,3 +168,19 @@ def test_sklearn_conformance(estimator, check):
 def test_sktime_conformance():
     failed = check_estimator(LinearForecaster, raise_exceptions=False, verbose=False)
     assert not {k: v for k, v in failed.items() if v != "PASSED"}
+
+
+def test_a_users_own_architecture_saves_and_loads_when_trusted(sp500_returns, tmp_path):
+    """skfin.load imports classes of skfin, sklearn and sktime only; a user's own net and
+    face load through their class (``LinearForecaster.load``) or ``trusted=``."""
+    import skfin
+    from skfin.persistence import ModelFileError
+
+    f = LinearForecaster(window=5, max_epochs=1, random_state=0).fit(
+        sp500_returns.iloc[-200:], fh=[1, 2])
+    path = f.save(tmp_path / "linear.zip")
+    package = LinearForecaster.__module__.split(".")[0]
+    with pytest.raises(ModelFileError, match="refuses to import"):
+        skfin.load(path)
+    for loaded in (LinearForecaster.load(path), skfin.load(path, trusted=(package,))):
+        assert loaded.predict().equals(f.predict())

@@ -63,7 +63,7 @@ PARAMETER_CONSTRAINTS = {
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
     "lr_schedule": [StrOptions({"cosine", "plateau", "onecycle"}), None],
-    "valid_fraction": [Interval(Real, 0, 1, closed="left")],
+    "valid_fraction": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
     "patience": [Interval(Integral, 1, None, closed="left"), None],
     "mixed_precision": ["boolean"],
     "device": [str],
@@ -82,7 +82,8 @@ COMMON_PARAMS_DOC = """\
         (pinball loss), or a Gaussian / Student-t distribution (negative log-likelihood).
         Point models take their intervals from the residuals on the validation tail.
     quantiles : array-like of float, default=None
-        Levels learned by ``output="quantile"``; None means 0.05, 0.10, ..., 0.95.
+        Levels learned by ``output="quantile"``; None means 0.025, 0.05, 0.10, ..., 0.95,
+        0.975 (:data:`skfin.nets.DEFAULT_QUANTILES`: the 80%, 90% and 95% intervals).
     uncertainty : {"head", "mc_dropout"}, default="head"
         "head" takes intervals from the head alone (deterministic forward pass).
         "mc_dropout" keeps dropout on at prediction time and runs ``n_draws`` passes:
@@ -105,10 +106,13 @@ COMMON_PARAMS_DOC = """\
     lr_schedule : {"cosine", "plateau", "onecycle"} or None, default=None
         Per-epoch schedule: cosine with a linear warm-up (5% of epochs), reduce on plateau
         of the monitored loss, or one-cycle.
-    valid_fraction : float, default=0.2
+    valid_fraction : float or "auto", default=0.2
         Most recent share of the training samples held out (after a gap of
         ``window + horizon - 1`` samples) to early-stop on and to calibrate point-model
-        intervals. 0 trains on everything and early-stops on the training loss.
+        intervals. 0 trains on everything and early-stops on the training loss. A fit
+        warns, with the numbers, when the tail and gap leave less than half of the samples
+        for training. ``"auto"`` suits short series: 20%, shrunk to leave at least half for
+        training, or no validation when fewer than 10 samples would remain for it.
     patience : int or None, default=10
         Epochs without improvement before stopping; the best weights are restored.
         None trains for ``max_epochs``.
@@ -683,6 +687,79 @@ class NeuralEstimatorMixin(ParamValidation):
         if state.get("_calibration") is not None:
             state["_calibration"].residuals(self)
         return state
+
+    # -- persistence (skfin.persistence) ---------------------------------------------
+    def save(self, path=None, serialization_format="skfin"):
+        """Save the fitted estimator to one file: safetensors weights plus JSON, no pickle.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; a path without a suffix gets ``.zip`` (as sktime's ``save``).
+            Written to a temporary file first and then renamed over ``path``.
+        serialization_format : {"skfin", "pickle", "cloudpickle"}, default="skfin"
+            "skfin" writes :mod:`skfin.persistence`'s format. The others (and
+            ``path=None``, which returns an in-memory serialisation) are sktime's own
+            pickle-based ``save``, kept for sktime's protocol on forecasters.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written (sktime's return value for sktime's formats).
+
+        Examples
+        --------
+        >>> import tempfile, numpy as np
+        >>> from skfin.datasets import load_sp500
+        >>> from skfin.regressors import LSTMRegressor
+        >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().iloc[-400:]
+        >>> X, y = r.iloc[:-1].to_frame("r"), r.shift(-1).iloc[:-1]
+        >>> model = LSTMRegressor(window=10, hidden_size=8, max_epochs=2, random_state=0)
+        >>> path = model.fit(X, y).save(f"{tempfile.mkdtemp()}/lstm.zip")
+        >>> bool(np.array_equal(LSTMRegressor.load(path).predict(X), model.predict(X)))
+        True
+        """
+        from skfin.persistence import save_method
+
+        return save_method(self, path, serialization_format)
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Load an instance of this class saved by :meth:`save` (nothing is unpickled).
+
+        Parameters
+        ----------
+        path : str or path-like
+        device : str, default=None
+            Where to put the net; by default the saved ``device`` if this machine has it,
+            else the CPU (see :func:`skfin.persistence.load`).
+
+        Returns
+        -------
+        estimator
+            A fitted instance of ``cls``; a file holding another class raises a TypeError.
+
+        Examples
+        --------
+        >>> import tempfile, numpy as np
+        >>> from skfin.datasets import load_sp500
+        >>> from skfin.forecasting import GRUForecaster
+        >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().iloc[-300:]
+        >>> f = GRUForecaster(window=10, hidden_size=4, max_epochs=1, random_state=0)
+        >>> path = f.fit(r, fh=[1, 2, 3]).save(f"{tempfile.mkdtemp()}/gru")
+        >>> GRUForecaster.load(path).predict_interval(coverage=0.9).shape
+        (3, 2)
+        """
+        from skfin.persistence import load
+
+        return load(path, device=device, cls=cls)
+
+    @classmethod
+    def load_from_path(cls, serial):
+        """sktime's hook behind ``sktime.base.load(path)``: read :meth:`save`'s format."""
+        from skfin.persistence import load
+
+        return load(serial, cls=cls)
 
     # -- prediction ------------------------------------------------------------------
     def _forward(self, dataset: WindowDataset) -> torch.Tensor:

@@ -186,6 +186,48 @@ def conformal_radius(scores: np.ndarray, known: np.ndarray, origin: int, alphas,
     return radii[origin]
 
 
+class _Persistence:
+    """``save`` / ``load`` of the conformal wrappers: :mod:`skfin.persistence`, as skfin's nets."""
+
+    def save(self, path=None, serialization_format="skfin"):
+        """Save the fitted wrapper, its fitted model and its scores to one file (no pickle).
+
+        As :meth:`skfin.regressors.NeuralRegressor.save`: safetensors weights and arrays
+        plus JSON, written atomically; ``path=None`` or ``serialization_format`` "pickle"
+        is sktime's own ``save`` (forecasters only).
+
+        Examples
+        --------
+        >>> import tempfile, numpy as np
+        >>> from skfin.datasets import load_sp500
+        >>> from skfin.forecasting import LSTMForecaster
+        >>> from skfin.uncertainty import ConformalForecaster
+        >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().iloc[-300:]
+        >>> f = ConformalForecaster(LSTMForecaster(window=10, hidden_size=4, max_epochs=1,
+        ...                                        random_state=0), calibration_size=30)
+        >>> path = f.fit(r, fh=[1, 2]).save(f"{tempfile.mkdtemp()}/conformal.zip")
+        >>> ConformalForecaster.load(path).predict_interval().equals(f.predict_interval())
+        True
+        """
+        from skfin.persistence import save_method
+
+        return save_method(self, path, serialization_format)
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Load a wrapper saved by :meth:`save` (see :func:`skfin.persistence.load`)."""
+        from skfin.persistence import load
+
+        return load(path, device=device, cls=cls)
+
+    @classmethod
+    def load_from_path(cls, serial):
+        """sktime's hook behind ``sktime.base.load(path)``: read :meth:`save`'s format."""
+        from skfin.persistence import load
+
+        return load(serial, cls=cls)
+
+
 _PARAMS = {
     "method": [StrOptions({"split", "aci"})],
     "calibration_size": [Interval(Integral, 1, None, closed="left"),
@@ -206,7 +248,7 @@ def _radius_of_stream(errors: np.ndarray, known: np.ndarray, origin: int, alphas
                             **kwargs) * scale[origin]
 
 
-class ConformalForecaster(ParamValidation, BaseForecaster):
+class ConformalForecaster(_Persistence, ParamValidation, BaseForecaster):
     """Split or adaptive conformal intervals around any sktime forecaster's point forecasts.
 
     ``fit`` trains a clone of ``forecaster`` on all but the last ``calibration_size +
@@ -389,7 +431,7 @@ class ConformalForecaster(ParamValidation, BaseForecaster):
         ]
 
 
-class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
+class ConformalRegressor(_Persistence, MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     """Split or adaptive conformal intervals around any scikit-learn regressor.
 
     ``fit`` trains a clone of ``estimator`` on the rows before the calibration tail (and a
