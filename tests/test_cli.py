@@ -38,6 +38,26 @@ def test_backtest_writes_csv_and_plots(tmp_path, capsys):
     assert pd.to_datetime(folds["cutoff_date"]).max() < pd.Timestamp("2018-12-31")
     forecasts = pd.read_csv(tmp_path / "forecasts.csv")
     assert len(forecasts) == 3 * 2 * 2
+    # the numbers, recomputed from the real series and the saved forecasts
+    y, _, _, _ = load_target("sp500", "returns", last=400)
+    np.testing.assert_allclose(forecasts["y_true"], y.to_numpy()[forecasts["time"]],
+                               rtol=1e-12)
+    naive = forecasts[forecasts["model"] == "naive"]
+    np.testing.assert_allclose(naive["y_pred"], y.to_numpy()[naive["cutoff"]], rtol=1e-12)
+    assert (forecasts["time"] == forecasts["cutoff"] + forecasts["step"]).all()
+    for (model, fold), rows in forecasts.groupby(["model", "fold"]):
+        row = folds[(folds["model"] == model) & (folds["fold"] == fold)].iloc[0]
+        err = rows["y_true"] - rows["y_pred"]
+        assert row["mae"] == pytest.approx(err.abs().mean(), rel=1e-9)
+        assert row["rmse"] == pytest.approx(np.sqrt((err ** 2).mean()), rel=1e-9)
+        lo, hi, yt = rows["lower_90"], rows["upper_90"], rows["y_true"]
+        assert row["coverage_90"] == pytest.approx(((yt >= lo) & (yt <= hi)).mean())
+        assert row["width_90"] == pytest.approx((hi - lo).mean(), rel=1e-9)
+        winkler = (hi - lo) + 20 * ((lo - yt).clip(lower=0) + (yt - hi).clip(lower=0))
+        assert row["winkler_90"] == pytest.approx(winkler.mean(), rel=1e-9)
+    means = folds.groupby("model")[["mae", "coverage_90", "winkler_90"]].mean()
+    pd.testing.assert_frame_equal(board[["mae", "coverage_90", "winkler_90"]].sort_index(),
+                                  means.sort_index(), check_names=False, rtol=1e-9)
     for png in ("forecast_fans", "mae_per_fold", "coverage", "strategy_returns"):
         assert (tmp_path / f"{png}.png").stat().st_size > 10_000
 
@@ -47,6 +67,19 @@ def test_realized_vol_has_the_garch_baseline(tmp_path):
     board = pd.read_csv(tmp_path / "leaderboard.csv", index_col="model")
     assert {"garch", "naive", "mlp"} <= set(board.index)
     assert _finite(board.loc[["garch", "naive"]], ["mae", "qlike", "coverage_90"])
+    # naive carries the last realised volatility forward, and the MAE is that of the
+    # saved forecasts
+    y, _, _, _ = load_target("sp500", "realized_vol", last=400)
+    forecasts = pd.read_csv(tmp_path / "forecasts.csv")
+    naive = forecasts[forecasts["model"] == "naive"]
+    np.testing.assert_allclose(naive["y_pred"], y.to_numpy()[naive["cutoff"]], rtol=1e-12)
+    np.testing.assert_allclose(forecasts["y_true"], y.to_numpy()[forecasts["time"]],
+                               rtol=1e-12)
+    folds = pd.read_csv(tmp_path / "folds.csv")
+    for (model, fold), rows in forecasts.groupby(["model", "fold"]):
+        row = folds[(folds["model"] == model) & (folds["fold"] == fold)].iloc[0]
+        assert row["mae"] == pytest.approx((rows["y_true"] - rows["y_pred"]).abs().mean(),
+                                           rel=1e-9)
     assert not (tmp_path / "strategy_returns.png").exists()
 
 
@@ -57,6 +90,15 @@ def test_conformal_wraps_the_neural_models(tmp_path, scaling, name):
     board = pd.read_csv(tmp_path / "leaderboard.csv", index_col="model")
     assert board.index.tolist() == [name]
     assert _finite(board, ["mae", "coverage_90", "width_90"])
+    # conformal bands are symmetric around the wrapped model's point forecast, and the
+    # leaderboard scores them as saved
+    forecasts = pd.read_csv(tmp_path / "forecasts.csv")
+    lo, hi, yt = forecasts["lower_90"], forecasts["upper_90"], forecasts["y_true"]
+    np.testing.assert_allclose((lo + hi) / 2, forecasts["y_pred"], rtol=1e-9, atol=1e-12)
+    assert (hi > lo).all()
+    folds = pd.read_csv(tmp_path / "folds.csv")
+    expected = forecasts.assign(inside=(yt >= lo) & (yt <= hi)).groupby("fold")["inside"].mean()
+    np.testing.assert_allclose(folds.sort_values("fold")["coverage_90"], expected.sort_index())
 
 
 def test_python_dash_m_entry_point():

@@ -43,7 +43,7 @@ from skfin import metrics as M
 from skfin.datasets import load_nasdaq, load_sp500, load_wti
 from skfin.model_selection import PurgedExpandingWindowSplitter, PurgedWalkForward
 
-properscoring = pytest.importorskip("properscoring")
+import properscoring  # noqa: E402  (in the test extra: missing, the run fails, not skips)
 
 # sktime 1.2 announces a change of its forecasters' remember_data default on every instance
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
@@ -615,3 +615,61 @@ def test_qlike_refuses_non_positive_values():
         M.qlike(y, bad)
     with pytest.raises(ValueError, match="y_true must be > 0"):
         M.qlike(-y, week)
+
+
+# -- boundaries, worked out by hand on six real days -----------------------------------
+def _edge_bands():
+    """Six S&P 500 daily returns (percent, 1999-01-05 .. 01-12) and 80% bands around them.
+
+    Row by row: lower bound exactly on the outcome; upper bound exactly on it; a zero-width
+    band exactly on it; a band 0.5 above it (a miss by 0.5); a band ending 0.25 below it
+    (a miss by 0.25); a band of +-1 around it. Offsets are powers of two, so every bound
+    minus the outcome is exact in floating point.
+    """
+    y = 100 * _returns().to_numpy()[:6]
+    lower = y + np.array([0.0, -2.0, 0.0, 0.5, -3.0, -1.0])
+    upper = y + np.array([1.0, 0.0, 0.0, 1.5, -0.25, 1.0])
+    return y, lower, upper
+
+
+def test_interval_metrics_count_points_on_the_bounds_as_inside():
+    y, lower, upper = _edge_bands()
+    # inside (bounds included): rows 0, 1, 2, 5 -> 4 of 6
+    # widths: 1, 2, 0, 1, 2.75, 2 -> 8.75 / 6
+    # Winkler at 80% (2 / a = 10): widths plus 10 * 0.5 (row 3) and 10 * 0.25 (row 4)
+    assert (lower[[0, 2]] == y[[0, 2]]).all() and (upper[[1, 2]] == y[[1, 2]]).all()
+    arr = np.column_stack([lower, upper])
+    assert M.empirical_coverage(y, arr) == pytest.approx(4 / 6, abs=1e-15)
+    assert M.mean_interval_width(y, arr) == pytest.approx(8.75 / 6, rel=1e-12)
+    assert M.winkler_score(y, arr, coverage=0.8) == pytest.approx((8.75 + 5 + 2.5) / 6,
+                                                                  rel=1e-12)
+    # the same through sktime's column format and the sktime metric classes
+    frame = pd.DataFrame({("r", 0.8, "lower"): lower, ("r", 0.8, "upper"): upper})
+    truth = pd.DataFrame({"r": y})
+    assert M.empirical_coverage(truth, frame) == pytest.approx(4 / 6, abs=1e-15)
+    assert EmpiricalCoverage()(truth, frame) == pytest.approx(4 / 6, abs=1e-15)
+    assert M.WinklerScore()(truth, frame) == pytest.approx((8.75 + 5 + 2.5) / 6, rel=1e-12)
+    per_row = M.WinklerScore().evaluate_by_index(truth, frame).to_numpy().ravel()
+    np.testing.assert_allclose(per_row, [1, 2, 0, 1 + 5, 2.75 + 2.5, 2], rtol=1e-12)
+
+
+def test_interval_metrics_one_ulp_outside_the_bounds_is_a_miss():
+    y, lower, upper = _edge_bands()
+    lower, upper = lower.copy(), upper.copy()
+    lower[0] = np.nextafter(y[0], np.inf)            # now just above the outcome
+    upper[1] = np.nextafter(y[1], -np.inf)           # now just below it
+    arr = np.column_stack([lower, upper])
+    assert M.empirical_coverage(y, arr) == pytest.approx(2 / 6, abs=1e-15)
+    # a miss by one ulp costs next to nothing beyond the width
+    assert M.winkler_score(y, arr, coverage=0.8) == pytest.approx((8.75 + 5 + 2.5) / 6,
+                                                                  rel=1e-9)
+
+
+def test_pinball_and_crps_are_zero_exactly_at_the_quantiles():
+    y = 100 * _returns().to_numpy()[:6]
+    q = np.column_stack([y, y, y])
+    assert M.pinball_loss(y, q, alpha=[0.1, 0.5, 0.9]) == 0.0
+    assert M.crps_quantiles(y, q, alpha=[0.1, 0.5, 0.9]) == 0.0
+    # one above and one below the 0.1-quantile by 1: 0.9 * 1 and 0.1 * 1, over 2 rows
+    assert M.pinball_loss(y[:2], np.array([y[0] + 1, y[1] - 1]), alpha=0.1) == \
+        pytest.approx((0.9 + 0.1) / 2, rel=1e-12)

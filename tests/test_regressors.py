@@ -36,8 +36,21 @@ def test_grid_search_in_a_pipeline(small):
     pipe = make_pipeline(StandardScaler(), LSTMRegressor(**FAST))
     search = GridSearchCV(pipe, {"lstmregressor__hidden_size": [4, 8]},
                           cv=TimeSeriesSplit(3, gap=10)).fit(X, y)
-    assert search.best_params_["lstmregressor__hidden_size"] in (4, 8)
-    assert np.isfinite(search.best_estimator_.predict(X.tail(20))).all()
+    # each candidate's score, recomputed independently with cross_val_score
+    from sklearn.model_selection import cross_val_score
+
+    expected = {size: cross_val_score(make_pipeline(StandardScaler(),
+                                                    LSTMRegressor(**{**FAST, "hidden_size": size})),
+                                      X, y, cv=TimeSeriesSplit(3, gap=10)).mean()
+                for size in (4, 8)}
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"],
+                               [expected[4], expected[8]], rtol=1e-6)
+    assert expected[4] != expected[8]                 # the size reached the net
+    best = max(expected, key=expected.get)
+    assert search.best_params_["lstmregressor__hidden_size"] == best
+    refit = make_pipeline(StandardScaler(), LSTMRegressor(**{**FAST, "hidden_size": best}))
+    np.testing.assert_allclose(search.best_estimator_.predict(X.tail(20)),
+                               refit.fit(X, y).predict(X.tail(20)), rtol=1e-6)
 
 
 @pytest.mark.parametrize("cls", all_regressors(), ids=lambda c: c.__name__)
@@ -186,7 +199,15 @@ def test_three_d_windows_are_accepted(small):
     values = X.to_numpy()
     windows = np.stack([values[i - 9:i + 1] for i in range(9, len(values))])
     model = MLPRegressor(**FAST).fit(windows, y.iloc[9:])
-    assert model.predict(windows[-4:]).shape == (4,)
+    pred = model.predict(windows[-4:])
+    assert pred.shape == (4,)
+    # each window is one sample: its forecast does not depend on the others passed with it
+    np.testing.assert_allclose([model.predict(w[None])[0] for w in windows[-4:]], pred,
+                               rtol=1e-5, atol=1e-6)
+    # and the whole window is read: changing its oldest step changes the forecast
+    older = windows[-4:].copy()
+    older[:, 0] = windows[:4, 0]
+    assert not np.allclose(model.predict(older), pred)
     with pytest.raises(ValueError, match="windows of 5 steps"):
         model.predict(windows[-4:, -5:])
 

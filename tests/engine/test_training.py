@@ -1,6 +1,7 @@
 """Engine options reached through the faces: LR schedules, mixed precision, parameters."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 
@@ -155,8 +156,21 @@ def test_forecaster_grid_search(sp500_returns):
     search = ForecastingGridSearchCV(GRUForecaster(**FAST, max_epochs=2), cv=cv,
                                      param_grid={"hidden_size": [4, 8]})
     search.fit(y, fh=[1, 2])
-    assert search.best_params_["hidden_size"] in (4, 8)
-    assert np.isfinite(search.predict().to_numpy()).all()
+    # hidden_size reached the nets: seeded fits of the two sizes score differently, the
+    # best is the lowest error, and the refitted net has the chosen width
+    scores = search.cv_results_.set_index(
+        search.cv_results_["params"].map(lambda p: p["hidden_size"]))
+    column = [c for c in scores.columns if c.startswith("mean_test_")][0]
+    assert scores.loc[4, column] != scores.loc[8, column]
+    best = int(scores[column].idxmin())
+    assert search.best_params_["hidden_size"] == best
+    module = search.best_forecaster_.net_.module_
+    assert module.rnn.weight_hh_l0.shape == (3 * best, best)
+    # and the search predicts what that forecaster, refitted on all of y, predicts
+    refit = GRUForecaster(**{**FAST, "hidden_size": best}, max_epochs=2).fit(y, fh=[1, 2])
+    got, want = search.predict(), refit.predict()
+    pd.testing.assert_index_equal(got.index, want.index)
+    np.testing.assert_allclose(np.asarray(got).ravel(), np.asarray(want).ravel(), rtol=1e-6)
 
 
 LOSSES = [("point", "mse"), ("point", "mae"), ("point", "huber"), ("point", "directional"),
@@ -187,3 +201,29 @@ def test_zero_weight_samples_get_no_gradient_and_leave_the_loss(sp500_xy, output
     torch.testing.assert_close(weighted, left_out, rtol=1e-5, atol=1e-7)
     assert (y_pred.grad[~kept] == 0).all()
     assert (y_pred.grad[kept].abs().sum(dim=(1, 2, 3)) > 0).float().mean() > 0.9
+
+
+@pytest.mark.parametrize("schedule, epochs, patience, valid_fraction", [
+    ("cosine", 30, None, 0.2),          # 2 warm-up epochs: round(5% of 30)
+    ("onecycle", 6, None, 0.0),
+    ("plateau", 12, 4, 0.0),            # no validation tail: plateau of the training loss
+    ("plateau", 12, 7, 0.2),            # patience 7 // 3 = 2 bad epochs before halving
+])
+def test_lr_schedules_follow_the_formula_on_the_forecaster_face(sp500_returns, schedule, epochs,
+                                                                patience, valid_fraction):
+    from skfin.forecasting import MLPForecaster
+
+    f = MLPForecaster(**FAST, max_epochs=epochs, patience=patience, lr_schedule=schedule,
+                      lr=1e-2, valid_fraction=valid_fraction)
+    f.fit(sp500_returns.iloc[-800:], fh=[1])
+    history = f.net_.history
+    monitor = "valid_loss" if valid_fraction else "train_loss"
+    assert (monitor == "valid_loss") == ("valid_loss" in history[-1])
+    expected = _expected_lrs(schedule, 1e-2, epochs, history[:, monitor],
+                             patience=patience or 10)
+    got = history[:, "event_lr"] + [f.net_.optimizer_.param_groups[0]["lr"]]
+    np.testing.assert_allclose(got, expected[:len(got)], rtol=1e-6, atol=1e-12)
+    if schedule == "plateau":
+        assert len(set(got)) > 1                     # the rate was halved in this run
+    if schedule == "cosine":
+        assert got[:3] == pytest.approx([5e-3, 1e-2, 1e-2])   # the warm-up, then the peak

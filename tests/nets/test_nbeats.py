@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
+from skfin.nets.heads import DEFAULT_QUANTILES
 from skfin.datasets import load_airline
 from skfin.nets import NBEATS, OUTPUTS
 from skfin.nets.basis import _seasonality_basis
 
-N_PARAMS = {"point": 1, "quantile": 19, "gaussian": 2, "student_t": 3}
+N_PARAMS = {"point": 1, "quantile": len(DEFAULT_QUANTILES), "gaussian": 2, "student_t": 3}
 INTERPRETABLE = ("trend", "seasonality")
 
 
@@ -165,6 +166,26 @@ def test_exogenous_features_are_read_but_never_backcast(real_batch):
     with torch.no_grad():
         assert not torch.allclose(net(x), net(shuffled))      # the blocks read them
         assert net.explain(x)["residual"].shape == (64, 20, 1)
+    # every block gets the exogenous channel exactly as it came in, while the target
+    # channel it reads is the input minus the backcasts of the blocks before it
+    seen = []
+    blocks = [block for stack in net.stacks for block in stack]
+    hooks = [b.register_forward_hook(lambda m, args, out: seen.append((args, out)))
+             for b in blocks]
+    try:
+        with torch.no_grad():
+            parts = net.explain(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert len(seen) == len(blocks) > 1
+    expected = x[..., :1]
+    for (residual, exog), (backcast, _, _) in seen:
+        torch.testing.assert_close(exog, x[..., 1:], rtol=0, atol=0)
+        torch.testing.assert_close(residual, expected, rtol=0, atol=1e-6)
+        if backcast is not None:
+            expected = expected - backcast
+    torch.testing.assert_close(parts["residual"], expected, rtol=0, atol=1e-6)
 
 
 def test_several_targets_share_the_residual_stream(real_batch):

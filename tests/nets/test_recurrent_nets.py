@@ -63,3 +63,22 @@ def test_residual_lstm_initialisation_and_normalised_output(real_batch):
         assert torch.all(lstm.bias_ih_l0[16:32] == 1) and torch.all(lstm.bias_hh_l0 == 0)
     with pytest.raises(ValueError, match="num_layers >= 1"):
         ResidualLSTM(n_features=2, window=20, horizon=1, n_targets=1, num_layers=0)
+    # what reaches the head is layer-normalised: h <- LayerNorm(h + LSTM(h)), per layer,
+    # recomputed here by hand (eval: no dropout)
+    x, _ = real_batch
+    net = ResidualLSTM(n_features=2, window=20, horizon=1, n_targets=1, hidden_size=16,
+                       num_layers=2).eval()
+    seen = []
+    hook = net.head.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    with torch.no_grad():
+        net(x)
+        hook.remove()
+        h = net.proj(x)
+        for lstm in net.layers:
+            z = h + lstm(h)[0]
+            h = (z - z.mean(-1, keepdim=True)) / torch.sqrt(z.var(-1, unbiased=False,
+                                                              keepdim=True) + 1e-5)
+    torch.testing.assert_close(seen[0], h[:, -1], rtol=0, atol=1e-5)
+    torch.testing.assert_close(seen[0].mean(-1), torch.zeros(64), rtol=0, atol=1e-5)
+    torch.testing.assert_close(seen[0].std(-1, unbiased=False), torch.ones(64), rtol=0,
+                               atol=1e-3)

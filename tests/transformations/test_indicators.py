@@ -216,8 +216,33 @@ def test_deterministic_names_follow_the_parameters():
         "stoch_k_5",
         "stoch_d_5_2",
     ]
-    assert list(ti.transform(ohlcv()).columns) == list(ti.get_feature_names_out())
+    X = ti.transform(ohlcv())
+    assert list(X.columns) == list(ti.get_feature_names_out())
     assert ti.n_warmup_ == 60
+    # and each parameter reaches its computation: the values are those of ta (or numpy)
+    # with the same non-default windows, after the warm-up
+    d = ohlcv()
+    close = d.Close.to_numpy()
+    log_returns = np.diff(np.log(close))
+    assert_after_warmup(X["return_2"], np.r_[[np.nan] * 2, close[2:] / close[:-2] - 1], 2)
+    assert_after_warmup(X["log_return_2"], np.r_[[np.nan] * 2, np.log(close[2:] / close[:-2])],
+                        2)
+    assert_after_warmup(X["sma_60"], ta.trend.SMAIndicator(d.Close, 60).sma_indicator(), 59)
+    macd = ta.trend.MACD(d.Close, 35, 5, 5)
+    assert_after_warmup(X["macd_5_35"], macd.macd(), 34)
+    assert_after_warmup(X["macd_signal_5_35_5"], macd.macd_signal(), 38)
+    bands = ta.volatility.BollingerBands(d.Close, 10, 1.5)
+    assert_after_warmup(X["bb_pctb_10"], bands.bollinger_pband(), 9)
+    assert_after_warmup(X["bb_width_10"], bands.bollinger_wband(), 9)
+    assert_after_warmup(X["volatility_5"], np.r_[[np.nan] * 5, sliding_window_view(
+        log_returns, 5).std(axis=1, ddof=1)], 5)
+    stoch = ta.momentum.StochasticOscillator(d.High, d.Low, d.Close, 5, 2)
+    assert_after_warmup(X["stoch_k_5"], stoch.stoch(), 4)
+    assert_after_warmup(X["stoch_d_5_2"], stoch.stoch_signal(), 5)
+    # RSI: Wilder-seeded, so equal to ta's once the seed is forgotten
+    for n in (7, 21):
+        assert_after_warmup(X[f"rsi_{n}"].iloc[500:],
+                            ta.momentum.RSIIndicator(d.Close, n).rsi().iloc[500:], 0)
 
 
 def test_warmup_policy():
@@ -371,9 +396,32 @@ def test_windows_shorter_than_their_minimum_are_refused_at_fit(params, match):
     ],
 )
 def test_the_minimum_windows_give_numbers(params, column):
-    """Each window's minimum is its true one: at the minimum the indicator is defined."""
-    out = TechnicalIndicators(**params).fit_transform(ohlcv().iloc[-300:])
+    """Each window's minimum is its true one: at the minimum the indicator is defined,
+    and it is the value the formula gives at that window, worked out here directly."""
+    d = ohlcv().iloc[-300:]
+    out = TechnicalIndicators(**params).fit_transform(d)
     assert out[column].iloc[60:].notna().all()
+    close, high, low = d.Close, d.High, d.Low
+    change = close.diff()
+    true_range = pd.concat([high - low, (high - close.shift()).abs(),
+                            (low - close.shift()).abs()], axis=1).max(axis=1)
+    expected = {
+        # two log returns: sample std = |r_t - r_{t-1}| / sqrt(2)
+        "volatility_2": np.log(close).diff().diff().abs() / np.sqrt(2),
+        # two closes: (c_t - mean) / std(ddof=1) = +-1/sqrt(2), the sign of the change
+        "zscore_2": np.sign(change) / np.sqrt(2),
+        # two closes, population std |change| / 2, k=2: lower = mean - |change|,
+        # %b = (c_t - lower) / (2 * |change|) = 0.5 + sign(change) / 4
+        "bb_pctb_2": 0.5 + np.sign(change) / 4,
+        "sma_1": close,
+        # one-day Wilder mean is the day's move: 100 on an up (or flat) day, 0 on a down day
+        "rsi_1": pd.Series(np.where(change < 0, 0.0, 100.0), index=d.index),
+        "atr_1": true_range,
+        # spans of 1: each EMA is its input, so the signal line is the MACD line itself
+        "macd_signal_1_2_1": close - close.ewm(span=2, adjust=False).mean(),
+        "stoch_d_1_1": 100 * (close - low) / (high - low),
+    }[column]
+    np.testing.assert_allclose(out[column].iloc[60:], expected.iloc[60:], **TOL)
 
 
 def test_every_parameter_has_a_constraint():
@@ -392,7 +440,17 @@ def test_sklearn_pipeline_and_grid_search():
     search = GridSearchCV(
         pipe, {"technicalindicators__rsi_windows": [(7,), (14,)]}, cv=TimeSeriesSplit(3)
     ).fit(X, y)
-    assert search.best_params_["technicalindicators__rsi_windows"] in [(7,), (14,)]
+    # each candidate's score recomputed independently: the window reaches the features
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    expected = {w: cross_val_score(clone(pipe).set_params(technicalindicators__rsi_windows=w),
+                                   X, y, cv=TimeSeriesSplit(3)).mean() for w in [(7,), (14,)]}
+    assert expected[(7,)] != expected[(14,)]
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"],
+                               [expected[(7,)], expected[(14,)]], rtol=1e-12)
+    assert search.best_params_["technicalindicators__rsi_windows"] == max(expected,
+                                                                          key=expected.get)
     scaled = search.best_estimator_[:-1].transform(X.iloc[-5:])
     assert list(scaled.columns) == list(search.best_estimator_[0].get_feature_names_out())
 

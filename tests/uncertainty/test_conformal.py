@@ -105,6 +105,26 @@ def test_forecaster_calibrates_a_skfin_net_without_refitting_it():
     assert f.forecaster_.net_.history[-1]["epoch"] == 2
     band = f.predict_interval(coverage=0.9)
     assert (band.iloc[:, 1] - band.iloc[:, 0] > 0).all()
+    # centred on the net's own forecast, and as wide as the conformal quantile of the
+    # volatility-scaled errors of the walk through the tail (replayed here: a second net
+    # fitted the same way, moved one step at a time without training)
+    point = f.predict().to_numpy().ravel()
+    np.testing.assert_allclose(band.mean(axis=1), point, rtol=1e-6, atol=1e-9)
+    twin = MLPForecaster(window=10, max_epochs=2, random_state=0).fit(y.iloc[:498],
+                                                                      fh=[1, 2, 3])
+    v = y.to_numpy()
+    forecasts = [twin.predict().to_numpy().ravel()]
+    for t in range(498, 600):
+        twin.update(y.iloc[t:t + 1], update_params=False)
+        forecasts.append(twin.predict().to_numpy().ravel())
+    np.testing.assert_allclose(forecasts[-1], point, rtol=1e-6)
+    for h in (1, 2, 3):
+        errors = np.array([abs(v[497 + o + h] - forecasts[o][h - 1]) if 497 + o + h < 600
+                           else np.nan for o in range(len(forecasts))])
+        scale = causal_scale(errors, h, 10)                  # checked on its own above
+        scores = (errors / scale[:len(errors)])[~np.isnan(errors)]
+        r = _nominal_radius(scores[-100:], 0.1) * scale[len(forecasts) - 1]
+        np.testing.assert_allclose(band.iloc[h - 1, 1] - point[h - 1], r, rtol=1e-5)
     f.update(y.iloc[600:])
     assert f.forecaster_.cutoff[0] == y.index[-1]
 
@@ -174,6 +194,7 @@ def test_regressor_update_scores_only_the_new_rows():
 
 def test_sktime_conformance():
     results = check_estimator(ConformalForecaster, raise_exceptions=False, verbose=False)
+    assert len(results) >= 100, f"only {len(results)} checks ran"      # a real suite ran
     failed = {name: str(r)[:300] for name, r in results.items() if r != "PASSED"}
     assert not failed, failed
 
@@ -182,3 +203,148 @@ def test_sktime_conformance():
                           ConformalRegressor(Ridge(), method="aci", scaling="none")])
 def test_sklearn_conformance(estimator, check):
     check(estimator)
+
+
+# -- what is trained on, what calibrates, where ACI starts: replayed from scratch --------
+def _nominal_radius(scores, alpha):
+    """Split conformal radius: the ceil((n + 1)(1 - alpha))-th smallest score."""
+    scores = np.sort(scores)
+    rank = min(int(np.ceil((len(scores) + 1) * (1 - alpha))), len(scores))
+    return scores[rank - 1]
+
+
+class _RecordingRidge(Ridge):
+    """Ridge that keeps a copy of the rows it was fitted on."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.fit_X_, self.fit_y_ = np.array(X, copy=True), np.array(y, copy=True)
+        return super().fit(X, y, sample_weight)
+
+
+class _RecordingNaive(NaiveForecaster):
+    """NaiveForecaster that keeps a copy of the series it was fitted on."""
+
+    def _fit(self, y, X=None, fh=None):
+        self.fit_y_ = y.copy()
+        return super()._fit(y, X, fh)
+
+
+def _lagged(n_outputs=1):
+    """Today's S&P 500 return and its size -> the next ``n_outputs`` returns (percent)."""
+    r = RETURNS.to_numpy()[-1210:]
+    n = len(r) - n_outputs
+    X = np.c_[r[:n], np.abs(r[:n])]
+    y = np.column_stack([r[1 + h:n + 1 + h] for h in range(n_outputs)])
+    return X, (y[:, 0] if n_outputs == 1 else y)
+
+
+@pytest.mark.parametrize("n_outputs, gap, calibration_size, n_cal, n_gap",
+                         [(1, None, 200, 200, 0), (3, None, 200, 200, 2),
+                          (1, 5, 0.25, 300, 5), (3, 0, 150, 150, 0)])
+def test_regressor_trains_before_the_gap_and_calibrates_on_the_tail(n_outputs, gap,
+                                                                    calibration_size, n_cal,
+                                                                    n_gap):
+    X, y = _lagged(n_outputs)
+    X, y = X[:1200], y[:1200]
+    n_train = 1200 - n_cal - n_gap
+    model = ConformalRegressor(_RecordingRidge(), gap=gap, scaling="none",
+                               calibration_size=calibration_size).fit(X, y)
+    # trained on exactly the rows before the gap: none of the calibration rows
+    np.testing.assert_array_equal(model.estimator_.fit_X_, X[:n_train])
+    np.testing.assert_array_equal(model.estimator_.fit_y_, y[:n_train])
+    # scored on exactly the last n_cal rows, with a model fitted independently
+    ref = Ridge().fit(X[:n_train], y[:n_train])
+    expected = np.abs(y[-n_cal:] - ref.predict(X[-n_cal:])).reshape(n_cal, -1)
+    np.testing.assert_allclose(model.scores_, expected, rtol=1e-10, atol=1e-12)
+    # and the interval is the nominal conformal radius of those scores
+    band = model.predict_interval(X[-1:], coverage=0.8).to_numpy()[0]
+    point = ref.predict(X[-1:]).ravel()
+    for j in range(n_outputs):
+        r = _nominal_radius(expected[:, j], 0.2)
+        np.testing.assert_allclose(band[2 * j:2 * j + 2], [point[j] - r, point[j] + r],
+                                   rtol=1e-10)
+
+
+def test_regressor_aci_starts_at_the_nominal_level_and_adapts_from_the_end_of_fit():
+    X, y = _lagged()
+    # Not round numbers: with alpha = 0.1 the ACI level returns exactly to alpha every
+    # ten origins, which would hide a walk that started at the wrong origin.
+    n_cal, alpha, gamma = 97, 0.13, 0.03
+    model = ConformalRegressor(Ridge(), method="aci", gamma=gamma, scaling="none",
+                               calibration_size=n_cal).fit(X[:800], y[:800])
+    split = ConformalRegressor(Ridge(), method="split", scaling="none",
+                               calibration_size=n_cal).fit(X[:800], y[:800])
+    ref = Ridge().fit(X[:703], y[:703])
+    scores = list(np.abs(y[703:800] - ref.predict(X[703:800])))
+    level, misses = alpha, 0
+    for t in range(800, 880):                      # one row at a time, replayed by hand
+        radius = _nominal_radius(np.array(scores[-n_cal:]), level)
+        band = model.predict_interval(X[t:t + 1], coverage=1 - alpha).to_numpy()[0]
+        centre = ref.predict(X[t:t + 1])[0]
+        np.testing.assert_allclose(band, [centre - radius, centre + radius], rtol=1e-10)
+        if t == 800:                               # nothing fed back yet: split's interval
+            np.testing.assert_allclose(
+                band, split.predict_interval(X[t:t + 1], coverage=1 - alpha).to_numpy()[0])
+        score = abs(y[t] - centre)
+        misses += score > radius
+        level += gamma * (alpha - (score > radius))
+        scores.append(score)
+        model.update(X[t:t + 1], y[t:t + 1])
+    assert 0 < misses and level != alpha           # the level did move in this walk
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_forecaster_trains_before_the_tail_and_calibrates_on_it(horizon):
+    y = RETURNS.iloc[-600:]
+    cal = 120
+    f = ConformalForecaster(_RecordingNaive("last"), method="split", scaling="none",
+                            calibration_size=cal).fit(y, fh=list(range(1, horizon + 1)))
+    n_train = len(y) - cal - horizon + 1
+    seen = f.forecaster_.fit_y_
+    pd.testing.assert_index_equal(seen.index, y.index[:n_train])
+    np.testing.assert_array_equal(np.asarray(seen).ravel(), y.to_numpy()[:n_train])
+    band = f.predict_interval(coverage=0.8)
+    v = y.to_numpy()
+    for h in range(1, horizon + 1):
+        # the forecast of step h made at row t is v[t]; origins run from the last
+        # training row to the end; the last `cal` errors already observed calibrate
+        errors = [abs(v[t + h] - v[t]) for t in range(n_train - 1, len(v) - h)]
+        assert len(errors) == cal + horizon - h
+        r = _nominal_radius(np.array(errors[-cal:]), 0.2)
+        np.testing.assert_allclose(band.iloc[h - 1].to_numpy(), [v[-1] - r, v[-1] + r],
+                                   rtol=1e-12)
+
+
+@pytest.mark.parametrize("horizon", [1, 2])
+def test_forecaster_aci_starts_at_the_nominal_level_and_adapts_from_the_end_of_fit(horizon):
+    y = RETURNS.iloc[-400:]
+    cal, alpha, gamma = 77, 0.13, 0.03               # not round: see the regressor's test
+    fh = list(range(1, horizon + 1))
+    kw = dict(calibration_size=cal, scaling="none", gamma=gamma)
+    aci = ConformalForecaster(NaiveForecaster("last"), method="aci", **kw).fit(y.iloc[:300],
+                                                                              fh=fh)
+    split = ConformalForecaster(NaiveForecaster("last"), method="split", **kw)
+    split.fit(y.iloc[:300], fh=fh)
+    pd.testing.assert_frame_equal(aci.predict_interval(coverage=1 - alpha),
+                                  split.predict_interval(coverage=1 - alpha))
+    v = y.to_numpy()
+    first = 300 - cal - horizon                      # row of origin 0 (the last training row)
+    start = cal + horizon - 1                        # origin at the end of fit
+    issued = {}
+    for h in fh:
+        # errors of step h by origin, and the origin from which each is known
+        scores = np.array([abs(v[first + o + h] - v[first + o])
+                           for o in range(len(v) - first - h)])
+        for k in range(start, start + 30):           # replay the Gibbs & Candes recursion
+            fed = [i for i in range(start, k) if i + h <= k]
+            level = alpha + gamma * sum(alpha - (scores[i] > issued[h, i]) for i in fed)
+            known = scores[:max(0, k - h + 1)]
+            issued[h, k] = _nominal_radius(known[-cal:], level)
+        assert level != alpha                        # the level did move in this walk
+    for k in range(start, start + 30):
+        t = first + k                                # row of origin k
+        band = aci.predict_interval(coverage=1 - alpha).to_numpy()
+        for h in fh:
+            np.testing.assert_allclose(band[h - 1], [v[t] - issued[h, k], v[t] + issued[h, k]],
+                                       rtol=1e-12, err_msg=f"step {h}, origin {k}")
+        aci.update(y.iloc[t + 1:t + 2])
