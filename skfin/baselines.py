@@ -13,7 +13,9 @@ A deep model earns its place only by beating these on the same folds:
   (volatility) chose multiplicative models whose simulated intervals fail with the
   installed statsmodels; an automatic ARIMA search costs tens of seconds per fit;
 * ``garch`` is :class:`GARCHVolatilityForecaster`, the classical baseline for realized
-  volatility.
+  volatility; ``gjr_garch_t`` the same with GJR's leverage term and Student-t shocks
+  (the harder baseline for equity indices, whose variance rises more after a fall), and
+  ``ewma`` RiskMetrics' exponentially weighted variance (decay 0.94, nothing to estimate).
 
 What is hand-written, and why: sktime's ``ARCH`` forecaster (``sktime.forecasting.arch``)
 forecasts the *returns* it is fitted on; nothing maps a GARCH model of daily returns to
@@ -38,24 +40,31 @@ from skfin._checks import ParamValidation, check_finite
 __all__ = ["GARCHVolatilityForecaster", "BASELINES", "make_baseline"]
 
 
-def _arch_model(returns: np.ndarray, mean: str, dist: str, seed=None):
-    """``arch_model(returns, mean=mean, vol="GARCH", p=1, q=1, dist=dist)``, seeded."""
-    from arch.univariate import GARCH, ConstantMean, Normal, StudentsT, ZeroMean
+def _arch_model(returns: np.ndarray, mean: str, dist: str, seed=None, vol: str = "GARCH"):
+    """``arch_model(returns, mean=mean, vol=..., dist=dist)``, seeded: GARCH(1,1),
+    GJR-GARCH(1,1) (``o=1``) or RiskMetrics' EWMA variance (``lam=0.94``)."""
+    from arch.univariate import (GARCH, ConstantMean, EWMAVariance, Normal, StudentsT,
+                                 ZeroMean)
 
     model = (ConstantMean if mean == "Constant" else ZeroMean)(returns, rescale=False)
-    model.volatility = GARCH(p=1, q=1)
+    model.volatility = (EWMAVariance(0.94) if vol == "EWMA"
+                        else GARCH(p=1, o=int(vol == "GJR"), q=1))
     model.distribution = (Normal if dist == "normal" else StudentsT)(seed=seed)
     return model
 
 
 class GARCHVolatilityForecaster(ParamValidation, BaseForecaster):
-    """GARCH(1,1) forecasts of realized volatility, from the daily returns in ``X``.
+    """GARCH(1,1), GJR-GARCH(1,1) or EWMA forecasts of realized volatility, from the daily
+    returns in ``X``.
 
     ``y`` is a realized volatility over ``window`` days,
     ``y[t] = sqrt(r[t - window + 1]**2 + ... + r[t]**2)``, and ``X`` holds the daily
     returns ``r`` (in the same units, e.g. percent) on the same index. ``fit`` estimates
     ``arch_model(r, mean=mean, vol="GARCH", p=1, q=1, dist=dist)`` on the returns up to
-    the cutoff ``t``. The forecast of ``y[t + h]`` is
+    the cutoff ``t`` (``o=1`` for ``vol="GJR"``, Glosten, Jagannathan and Runkle's
+    asymmetric GARCH, in which negative returns raise the variance more; RiskMetrics'
+    ``sigma2[t+1] = 0.94 sigma2[t] + 0.06 r[t]**2`` for ``vol="EWMA"``, nothing estimated
+    but the mean). The forecast of ``y[t + h]`` is
 
     ``sqrt(sum of the known r[s]**2, s <= t, inside the window + sum of E[r[s]**2], s > t)``
 
@@ -86,6 +95,11 @@ class GARCHVolatilityForecaster(ParamValidation, BaseForecaster):
         Mean model of the returns.
     dist : {"normal", "t"}, default="normal"
         Distribution of the standardised innovations.
+    vol : {"GARCH", "GJR", "EWMA"}, default="GARCH"
+        Variance model: GARCH(1,1), GJR-GARCH(1,1) (leverage: a negative return raises
+        the next variance more than a positive one), or RiskMetrics' EWMA with decay
+        0.94 (J.P. Morgan, 1996), whose forecast of every future day's variance is
+        today's.
     returns_column : int or str, default=0
         Position (int) or label (str) of the returns column in ``X``.
     n_simulations : int, default=1000
@@ -99,8 +113,9 @@ class GARCHVolatilityForecaster(ParamValidation, BaseForecaster):
     ----------
     params_ : pandas.Series
         Estimated parameters (``mu`` if ``mean="Constant"``, ``omega``, ``alpha[1]``,
-        ``beta[1]``, and ``nu`` for ``dist="t"``), re-estimated on every ``update``
-        unless ``update_params=False``.
+        ``gamma[1]`` for ``vol="GJR"``, ``beta[1]``, and ``nu`` for ``dist="t"``; only
+        ``mu`` and ``nu`` for ``vol="EWMA"``), re-estimated on every ``update`` unless
+        ``update_params=False``.
     uses_returns_ : bool
         Whether the returns came from ``X`` (else the ``y / sqrt(window)`` fallback).
 
@@ -158,16 +173,18 @@ class GARCHVolatilityForecaster(ParamValidation, BaseForecaster):
         "window": [Interval(Integral, 1, None, closed="left")],
         "mean": [StrOptions({"Constant", "Zero"})],
         "dist": [StrOptions({"normal", "t"})],
+        "vol": [StrOptions({"GARCH", "GJR", "EWMA"})],
         "n_simulations": [Interval(Integral, 2, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither"), None],
         "random_state": ["random_state"],
     }
 
     def __init__(self, window=5, mean="Constant", dist="normal", returns_column=0,
-                 n_simulations=1000, tol=None, random_state=None):
+                 n_simulations=1000, tol=None, random_state=None, vol="GARCH"):
         self.window = window
         self.mean = mean
         self.dist = dist
+        self.vol = vol
         self.returns_column = returns_column
         self.n_simulations = n_simulations
         self.tol = tol
@@ -229,8 +246,8 @@ class GARCHVolatilityForecaster(ParamValidation, BaseForecaster):
                 f"{type(self).__name__} needs at least 10 returns to estimate a GARCH(1,1); "
                 f"got {len(r)}."
             )
-        result = _arch_model(r, self._mean(), self.dist).fit(disp="off", show_warning=False,
-                                                                   tol=self.tol)
+        result = _arch_model(r, self._mean(), self.dist, vol=self.vol).fit(
+            disp="off", show_warning=False, tol=self.tol)
         self.params_ = result.params
 
     def _mean(self) -> str:
@@ -257,7 +274,8 @@ class GARCHVolatilityForecaster(ParamValidation, BaseForecaster):
 
     def _forecast(self, horizon: int, **kwargs):
         seed = np.random.default_rng(self.random_state)
-        model = _arch_model(self._returns.to_numpy(), self._mean(), self.dist, seed=seed)
+        model = _arch_model(self._returns.to_numpy(), self._mean(), self.dist, seed=seed,
+                            vol=self.vol)
         return model.forecast(self.params_.to_numpy(), horizon=horizon, reindex=False,
                               **kwargs)
 
@@ -289,10 +307,11 @@ class GARCHVolatilityForecaster(ParamValidation, BaseForecaster):
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):
-        """Two small configurations: the default, and a zero mean with Student-t shocks."""
+        """Two small configurations: the default, and RiskMetrics' EWMA with a zero mean
+        and Student-t shocks (only the degrees of freedom to estimate)."""
         return [
             {"n_simulations": 100, "tol": 1e-2, "random_state": 0},
-            {"window": 3, "mean": "Zero", "dist": "t", "returns_column": 0,
+            {"window": 3, "mean": "Zero", "dist": "t", "vol": "EWMA", "returns_column": 0,
              "n_simulations": 50, "tol": 1e-2, "random_state": 1},
         ]
 
@@ -319,13 +338,27 @@ def _garch(vol_window=5, random_state=None):
     return GARCHVolatilityForecaster(window=vol_window, random_state=random_state)
 
 
+def _gjr_garch_t(vol_window=5, random_state=None):
+    return GARCHVolatilityForecaster(window=vol_window, vol="GJR", dist="t",
+                                     random_state=random_state)
+
+
+def _ewma(vol_window=5, random_state=None):
+    return GARCHVolatilityForecaster(window=vol_window, vol="EWMA",
+                                     random_state=random_state)
+
+
 #: Baselines by name, with the targets each one suits.
 BASELINES = {
     "naive": (_naive_last, ("returns", "level", "volatility")),
     "naive_mean": (_naive_mean, ("returns", "level", "volatility")),
     "ets": (_ets, ("returns", "level", "volatility")),
     "garch": (_garch, ("volatility",)),
+    "gjr_garch_t": (_gjr_garch_t, ("volatility",)),
+    "ewma": (_ewma, ("volatility",)),
 }
+#: The baselines that read the daily returns from X and take ``vol_window``.
+_VOLATILITY_BASELINES = ("garch", "gjr_garch_t", "ewma")
 
 
 def make_baseline(name: str, *, target: str = "returns", vol_window: int = 5,
@@ -334,15 +367,16 @@ def make_baseline(name: str, *, target: str = "returns", vol_window: int = 5,
 
     Parameters
     ----------
-    name : {"naive", "naive_mean", "ets", "garch"}
+    name : {"naive", "naive_mean", "ets", "garch", "gjr_garch_t", "ewma"}
         See the module docstring.
     target : {"returns", "level", "volatility"}, default="returns"
-        Kind of series forecast; ``"garch"`` suits ``"volatility"`` only (it reads the
-        returns from ``X``).
+        Kind of series forecast; ``"garch"``, ``"gjr_garch_t"`` (GJR-GARCH(1,1) with
+        Student-t shocks) and ``"ewma"`` (RiskMetrics) suit ``"volatility"`` only (they
+        read the returns from ``X``).
     vol_window : int, default=5
-        Days in the realized volatility, for ``"garch"``.
+        Days in the realized volatility, for the volatility baselines.
     random_state : int or None, default=None
-        Seed of ``"garch"``'s simulated intervals.
+        Seed of the volatility baselines' simulated intervals.
 
     Returns
     -------
@@ -362,6 +396,6 @@ def make_baseline(name: str, *, target: str = "returns", vol_window: int = 5,
     if target not in targets:
         raise ValueError(f"Baseline {name!r} forecasts {' or '.join(targets)} targets, not "
                          f"{target!r}.")
-    if name == "garch":
+    if name in _VOLATILITY_BASELINES:
         return factory(vol_window=vol_window, random_state=random_state)
     return factory()

@@ -52,6 +52,41 @@ def test_forecast_matches_arch_directly():
     assert pred.name == "rv"
 
 
+def test_gjr_garch_t_matches_arch_directly():
+    rv, X = _data()
+    f = GARCHVolatilityForecaster(window=K, vol="GJR", dist="t").fit(rv, X=X, fh=[7])
+    r = X["r"].to_numpy()
+    res = arch_model(r, mean="Constant", vol="GARCH", p=1, o=1, q=1, dist="t",
+                     rescale=False).fit(disp="off")
+    np.testing.assert_allclose(f.params_.to_numpy(), res.params.to_numpy(), rtol=1e-5)
+    assert f.params_["gamma[1]"] > 0                            # leverage on the S&P 500
+    fc = res.forecast(horizon=7, reindex=False)
+    second = fc.mean.to_numpy()[-1] ** 2 + fc.variance.to_numpy()[-1]
+    np.testing.assert_allclose(f.predict().to_numpy(), [np.sqrt(second[2:7].sum())],
+                               rtol=1e-5)
+
+
+def test_ewma_is_the_riskmetrics_recursion():
+    """sigma2[T+1] = 0.94 sigma2[T] + 0.06 e[T]**2, and every later day's variance forecast
+    is the same, so the 5-day realized volatility beyond the known days is sqrt(5 E[r^2])."""
+    rv, X = _data()
+    f = GARCHVolatilityForecaster(window=K, vol="EWMA").fit(rv, X=X, fh=[5, 6])
+    r = X["r"].to_numpy()
+    mu = f.params_["mu"]
+    from arch.univariate import ConstantMean, EWMAVariance
+
+    model = ConstantMean(r, rescale=False)
+    model.volatility = EWMAVariance(0.94)
+    res = model.fit(disp="off")
+    sigma2 = res.conditional_volatility ** 2
+    e = r - mu
+    np.testing.assert_allclose(sigma2[-1], 0.94 * sigma2[-2] + 0.06 * e[-2] ** 2, rtol=1e-9)
+    nxt = 0.94 * sigma2[-1] + 0.06 * e[-1] ** 2
+    np.testing.assert_allclose(f.predict().to_numpy(), np.sqrt(K * (mu ** 2 + nxt)),
+                               rtol=1e-6)
+    assert list(f.params_.index) == ["mu"]                       # nothing else estimated
+
+
 def test_predict_never_reads_future_returns():
     rv, X = _data()
     f = GARCHVolatilityForecaster(window=K, random_state=0).fit(rv.iloc[:-5], X=X.iloc[:-5],
@@ -122,9 +157,12 @@ def test_bad_inputs_say_what_to_fix():
 
 
 def test_make_baseline():
-    assert set(BASELINES) == {"naive", "naive_mean", "ets", "garch"}
+    assert set(BASELINES) == {"naive", "naive_mean", "ets", "garch", "gjr_garch_t", "ewma"}
     assert make_baseline("naive").get_params()["strategy"] == "last"
     assert make_baseline("garch", target="volatility", vol_window=3).window == 3
+    gjr = make_baseline("gjr_garch_t", target="volatility", vol_window=3, random_state=1)
+    assert (gjr.vol, gjr.dist, gjr.window, gjr.random_state) == ("GJR", "t", 3, 1)
+    assert make_baseline("ewma", target="volatility").vol == "EWMA"
     with pytest.raises(ValueError, match="Unknown baseline 'arima'"):
         make_baseline("arima")
     with pytest.raises(ValueError, match="'garch' forecasts volatility targets"):
@@ -134,7 +172,7 @@ def test_make_baseline():
 @pytest.mark.parametrize("params", [
     GARCHVolatilityForecaster.get_test_params()[0],
     pytest.param(GARCHVolatilityForecaster.get_test_params()[1], marks=pytest.mark.slow),
-], ids=["constant-normal", "zero-t"])
+], ids=["constant-normal", "zero-t-ewma"])
 def test_sktime_conformance(params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")           # sktime's random series are not returns
