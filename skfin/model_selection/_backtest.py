@@ -174,10 +174,14 @@ class BacktestResult:
         if self.target != "returns":
             raise ValueError(f"A sign strategy trades returns; this backtest's target is "
                              f"{self.target!r}.")
+        return (self._latest(model)[["position", "time", "y_true", "y_pred"]]
+                .reset_index(drop=True))
+
+    def _latest(self, model: str) -> pd.DataFrame:
+        """Each test point once, on its most recent forecast (steps ``1 .. step``)."""
         rows = self.forecasts[(self.forecasts["model"] == model)
                               & (self.forecasts["step"] <= self.step)]
-        return (rows.sort_values("position").drop_duplicates("position", keep="last")
-                [["position", "time", "y_true", "y_pred"]].reset_index(drop=True))
+        return rows.sort_values("position").drop_duplicates("position", keep="last")
 
     def _path_sharpe(self, model: str) -> float:
         path = self.strategy_path(model).dropna(subset=["y_true"])   # days without a price
@@ -187,12 +191,8 @@ class BacktestResult:
                                         periods_per_year=self.periods_per_year)
 
     def _path(self, model: str) -> pd.DataFrame:
-        """Each test point once, on its most recent forecast (steps ``1 .. step``), observed
-        points only, in time order; with the interval bounds."""
-        rows = self.forecasts[(self.forecasts["model"] == model)
-                              & (self.forecasts["step"] <= self.step)]
-        return (rows.sort_values("position").drop_duplicates("position", keep="last")
-                .dropna(subset=["y_true"]).set_index("position"))
+        """:meth:`_latest`, observed points only, indexed by position; with the bounds."""
+        return self._latest(model).dropna(subset=["y_true"]).set_index("position")
 
     def _losses(self, model: str, loss: str) -> pd.Series:
         path = self._path(model)
