@@ -414,6 +414,15 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
             self.loc_, self.scale_ = np.nanmean(values, axis=0), np.where(std > 0, std, 1.0)
         else:
             self.loc_, self.scale_ = np.zeros(values.shape[1]), np.ones(values.shape[1])
+        unit = self._check_variance_target(values[:, :self.n_targets_], list(y.columns))
+        self.variance_unit_ = 1.0                      # loss="qlike": the loss's target unit
+        if self.loss == "qlike" and self.standardize:
+            # a variance stays a variance: divided by its mean, never centred
+            means = np.nanmean(values[:, :self.n_targets_], axis=0)
+            self.loc_[:self.n_targets_] = 0.0
+            self.scale_[:self.n_targets_] = np.where(means > 0, means, unit)
+        elif self.loss == "qlike":
+            self.variance_unit_ = unit
         self._train(self._training_set(), n_features=values.shape[1], window=self.window,
                     horizon=self.horizon_, n_targets=self.n_targets_, n_future=self.n_future_)
         return self

@@ -358,6 +358,9 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         self._fit_rows = X_arr if X_arr.ndim == 2 else None
         self._fit_index = None if index is None or X_arr.ndim == 3 else index[lead:]
         self._train_targets = targets[:, :, 0].astype(np.float64)
+        unit = self._check_variance_target(self._train_targets, y_names)
+        if not (continuing and hasattr(self, "variance_unit_")):   # the unit the net learned
+            self.variance_unit_ = unit
         dataset = self._dataset(X_arr, targets, weights=weights)
         shape = dict(n_features=self.n_features_in_, window=self.window_,
                      horizon=self.n_outputs_, n_targets=1)

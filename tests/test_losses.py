@@ -16,6 +16,10 @@ from sklearn.metrics import mean_pinball_loss
 from skfin.datasets import load_sp500
 from skfin.losses import (
     POINT_LOSSES,
+    CRPSLoss,
+    QLIKELoss,
+    crps_gaussian,
+    crps_student_t,
     DirectionalLoss,
     GaussianNLLLoss,
     PinballLoss,
@@ -196,14 +200,27 @@ def test_loss_for_picks_the_loss_of_the_head():
     assert default.levels.tolist() == pytest.approx(sorted(DEFAULT_QUANTILES))
     assert loss_for("quantile", quantiles=(0.9, 0.1)).levels.tolist() == pytest.approx(
         [0.1, 0.9])
+    assert isinstance(loss_for("point", "qlike", unit=2.0), QLIKELoss)
+    assert loss_for("point", "qlike", unit=2.0).unit == 2.0
+    for output in ("quantile", "gaussian", "student_t"):
+        crps = loss_for(output, "crps")
+        assert isinstance(crps, CRPSLoss) and crps.output == output
     with pytest.raises(ValueError, match=re.escape(
-            "loss='mse' applies to output='point' only; output='gaussian' is trained by "
-            "its own scoring rule. Leave loss=None.")):
+            "loss='mse' scores a point forecast; output='gaussian' is trained by its "
+            "negative log-likelihood (loss=None) or loss='crps'.")):
         loss_for("gaussian", "mse")
+    with pytest.raises(ValueError, match=re.escape(
+            "loss='qlike' scores a point forecast; output='quantile' is trained by its "
+            "pinball loss (loss=None) or loss='crps'.")):
+        loss_for("quantile", "qlike")
+    with pytest.raises(ValueError, match="loss='crps' scores a distribution; use it with "
+                                         "output='quantile'"):
+        loss_for("point", "crps")
     with pytest.raises(ValueError, match="Unknown output='poisson'"):
         loss_for("poisson")
-    with pytest.raises(ValueError, match=re.escape(
-            "loss='mape' is not one of ('mse', 'mae', 'huber', 'directional', 'sharpe').")):
+    with pytest.raises(ValueError, match=re.escape("loss='mape' is not one of ('mse', 'mae', "
+                                                   "'huber', 'directional', 'sharpe', 'qlike', "
+                                                   "'crps').")):
         loss_for("point", "mape")
 
 
@@ -255,3 +272,120 @@ def test_directional_loss_on_a_flat_day():
     assert _call(loss, pred[..., None], y, weights) == pytest.approx(
         1 - _weighted(agree[:, 0], weights)
         + 0.5 * _weighted(((pred - y) ** 2)[:, 0], weights), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- QLIKE and CRPS
+def _variance_data():
+    """Squared % returns (the variance proxy) and causal variance forecasts of them: the
+    trailing 20-day mean of squared returns, per horizon step (``[B, H]`` both)."""
+    r = _returns()
+    origins = np.arange(len(r) - B - H, len(r) - H)
+    v = np.stack([r[origins + 1 + h] ** 2 for h in range(H)], axis=1)
+    forecast = np.stack([[np.mean(r[o - 19:o + 1] ** 2) for o in origins],
+                         [np.mean(r[o - 59:o + 1] ** 2) for o in origins]], axis=1)
+    return v, forecast
+
+
+def test_qlike_is_pattons_qlike_less_a_forecast_free_term():
+    """Patton (2011): v/h - log(v/h) - 1; the loss drops log(v) + 1 and reads log(h)."""
+    v, h = _variance_data()
+    v = np.where(v > 0, v, 1e-6)                           # Patton's form needs v > 0
+    patton = v / h - np.log(v / h) - 1
+    got = _call(QLIKELoss(), np.log(h)[..., None], v)
+    assert got == pytest.approx(np.mean(patton + np.log(v) + 1), rel=1e-12)
+    # the unit rescales target and forecast alike: the same loss up to log(unit)
+    unit = 2.5
+    rescaled = _call(QLIKELoss(unit), np.log(h / unit)[..., None], v)
+    assert rescaled == pytest.approx(got - np.log(unit), rel=1e-12)
+    # zero-variance days (zero returns) are finite, and the minimiser is the mean
+    zero = _call(QLIKELoss(), np.zeros((B, H, 1)), np.zeros((B, H)))
+    assert zero == 0.0
+    grid = np.linspace(0.5, 1.5, 21) * v.mean()
+    scores = [_call(QLIKELoss(), np.full((B, H, 1), np.log(c)), v) for c in grid]
+    assert grid[int(np.argmin(scores))] == pytest.approx(v.mean(), rel=0.05)
+    with pytest.raises(ValueError, match="unit must be positive"):
+        QLIKELoss(0.0)
+
+
+def test_qlike_punishes_under_prediction_more_than_over_prediction():
+    """The asymmetry that makes QLIKE the risk manager's loss (MSE is symmetric)."""
+    v, h = _variance_data()
+    under = _call(QLIKELoss(), np.log(h / 2)[..., None], v)
+    over = _call(QLIKELoss(), np.log(h * 2)[..., None], v)
+    assert under > over
+
+
+def test_crps_gaussian_matches_properscoring():
+    from properscoring import crps_gaussian as reference
+
+    y, _, loc, scale, *_ = _data()
+    want = reference(y, mu=loc, sig=scale)
+    got = crps_gaussian(_t(y), _t(loc), _t(scale)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+@pytest.mark.parametrize("df", [2.05, 3.0, 5.0, 30.0])
+def test_crps_student_t_matches_numerical_integration(df):
+    """CRPS = ∫ (F(x) - 1{x >= y})² dx with scipy's t CDF, at real returns, including
+    errors of 8 to 10 scales (the tails, where a quadrature CDF would go wrong first)."""
+    from scipy import integrate
+    from scipy.stats import t as student
+
+    def crps_quadrature(y, dist):
+        return (integrate.quad(lambda x: dist.cdf(x) ** 2, -np.inf, y, epsabs=1e-12)[0]
+                + integrate.quad(lambda x: dist.sf(x) ** 2, y, np.inf, epsabs=1e-12)[0])
+
+    y, _, loc, scale, *_ = _data()
+    y, loc, scale = y[:, 0], loc[:, 0], scale[:, 0]
+    y = np.concatenate([y[:20], loc[:2] + np.array([8.0, -10.0]) * scale[:2]])
+    loc, scale = np.concatenate([loc[:20], loc[:2]]), np.concatenate([scale[:20], scale[:2]])
+    want = np.array([crps_quadrature(yi, student(df, loc=li, scale=si))
+                     for yi, li, si in zip(y, loc, scale)])
+    got = crps_student_t(_t(y), _t(loc), _t(scale), _t(np.full_like(y, df))).numpy()
+    np.testing.assert_allclose(got, want, rtol=2e-6)
+
+
+def test_crps_student_t_approaches_the_gaussian_and_has_exact_gradients():
+    y, _, loc, scale, *_ = _data()
+    args = [_t(a[:10, 0]) for a in (y, loc, scale)]
+    t_big = crps_student_t(*args, torch.full((10,), 1e6, dtype=torch.float64))
+    np.testing.assert_allclose(t_big.numpy(), crps_gaussian(*args).numpy(), rtol=1e-5)
+    inputs = tuple(a.clone().requires_grad_(True)
+                   for a in (*args, torch.full((10,), 4.0, dtype=torch.float64)))
+    assert torch.autograd.gradcheck(crps_student_t, inputs)
+
+
+def test_crps_of_a_quantile_head_is_the_trapezoidal_integral_of_pinball():
+    """2 Σ_k w_k pinball(τ_k), trapezoid weights, each pinball from sklearn."""
+    y, *_, q, _ = _data()
+    levels = np.array(LEVELS)
+    weights = np.array([0.2, 0.4, 0.2])                       # (0.4/2, 0.4/2 + 0.4/2, 0.4/2)
+    per_level = [mean_pinball_loss(y.ravel(), q[..., k].ravel(), alpha=a)
+                 for k, a in enumerate(levels)]
+    got = _call(CRPSLoss("quantile", LEVELS), q, y)
+    assert got == pytest.approx(2 * np.dot(weights, per_level), rel=1e-6)   # float32 levels
+
+
+def test_crps_of_a_fine_quantile_grid_approaches_the_gaussian_crps():
+    """Quantiles of N(loc, scale) on a fine grid: the trapezoidal CRPS converges to the
+    closed form (less the mass outside [τ_min, τ_max], small on 0.0005..0.9995)."""
+    from scipy.stats import norm
+
+    y, _, loc, scale, *_ = _data()
+    levels = np.linspace(0.0005, 0.9995, 1999)
+    q = norm.ppf(levels, loc=loc[..., None], scale=scale[..., None])
+    quantile = _call(CRPSLoss("quantile", levels), q, y)
+    closed = float(crps_gaussian(_t(y), _t(loc), _t(scale)).mean())
+    assert quantile == pytest.approx(closed, rel=2e-3)
+
+
+@pytest.mark.parametrize("output", ["gaussian", "student_t"])
+def test_crps_loss_reads_the_heads_parameters_in_order(output):
+    y, _, loc, scale, *_ = _data()
+    params = np.stack([loc, scale] + ([np.full_like(loc, 4.0)] if output == "student_t"
+                                      else []), axis=-1)
+    want = (crps_gaussian(_t(y), _t(loc), _t(scale)) if output == "gaussian" else
+            crps_student_t(_t(y), _t(loc), _t(scale), _t(np.full_like(loc, 4.0))))
+    assert _call(CRPSLoss(output), params, y) == pytest.approx(float(want.mean()), rel=1e-12)
+    with pytest.raises(ValueError, match="CRPS scores a distribution"):
+        CRPSLoss("point")

@@ -29,7 +29,7 @@ from skfin.engine.data import TimeOrderedSplit, WindowDataset
 from skfin.engine.device import resolve_device
 from skfin.engine.net import SkfinNet
 from skfin.engine.sampling import dropout_rate, mc_dropout, mixture_quantiles
-from skfin.losses import POINT_LOSSES, loss_for
+from skfin.losses import LOSSES, check_loss, loss_for
 from skfin._checks import ParamValidation, check_finite
 from skfin._deprecation import RENAMED, rename_parameters, renamed_in
 from skfin._docs import fill
@@ -56,7 +56,7 @@ PARAMETER_CONSTRAINTS = {
     "quantiles": ["array-like", None],
     "uncertainty": [StrOptions({"head", "mc_dropout"})],
     "n_draws": [Interval(Integral, 2, None, closed="left")],
-    "loss": [StrOptions({*POINT_LOSSES, "directional", "sharpe"}), None],
+    "loss": [StrOptions(set(LOSSES)), None],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "lr": [Interval(Real, 0, None, closed="neither")],
@@ -92,8 +92,13 @@ COMMON_PARAMS_DOC = """\
     n_draws : int, default=50
         Forward passes with ``uncertainty="mc_dropout"`` (seeded by ``random_state``).
         Formerly ``n_samples`` (still accepted, with a FutureWarning, until 0.3).
-    loss : {"mse", "mae", "huber", "directional", "sharpe"}, default=None
-        Loss for ``output="point"``; None means "mse".
+    loss : {"mse", "mae", "huber", "directional", "sharpe", "qlike", "crps"}, default=None
+        None trains each head by its own scoring rule: "mse" for a point, pinball for
+        quantiles, the negative log-likelihood for a distribution. "qlike" (a point head on a
+        variance target: realized variance, squared returns; see
+        :class:`skfin.losses.QLIKELoss`) reads the output as a log variance, so forecasts
+        are positive. "crps" (quantile, Gaussian and Student-t heads) scores the whole
+        distribution with the CRPS. Which to use when: :mod:`skfin.losses`.
     max_epochs : int, default=100
         Upper bound on training epochs (early stopping usually ends sooner).
     batch_size : int, default=64
@@ -399,11 +404,7 @@ class NeuralEstimatorMixin(ParamValidation):
                 f"read it. Use missing='ffill' (carry the last observation forward) or "
                 f"'raise', or a net that reads missing values: {', '.join(readers)}."
             )
-        if self.output != "point" and self.loss is not None:
-            raise ValueError(
-                f"loss={self.loss!r} applies to output='point' only; output={self.output!r} "
-                "is trained by its own scoring rule. Leave loss=None."
-            )
+        check_loss(self.output, self.loss)
         if self.uncertainty == "mc_dropout" and getattr(self, "dropout", None) == 0:
             raise ValueError(
                 f"uncertainty='mc_dropout' samples the net's dropout, but dropout=0. Set "
@@ -468,7 +469,8 @@ class NeuralEstimatorMixin(ParamValidation):
                 module_kwargs.update(net=self._module, **covariates)
         return SkfinNet(
             module,
-            loss_for(self.output, self.loss, module_kwargs["quantiles"]),
+            loss_for(self.output, self.loss, module_kwargs["quantiles"],
+                     unit=self._variance_unit()),
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=self.weight_decay,
             # CPU: update all parameter tensors in one multi-tensor step instead of one at a
@@ -796,8 +798,40 @@ class NeuralEstimatorMixin(ParamValidation):
             params = engine.forward(repeated, training=False, device="cpu")
         return params.view(self.n_draws, len(dataset), *params.shape[1:])
 
-    def _point(self, params: torch.Tensor) -> np.ndarray:
+    def _variance_unit(self) -> float:
+        """The target unit of ``loss="qlike"`` (the regressor's ``variance_unit_``; the
+        forecaster's targets are already divided by ``scale_``)."""
+        return getattr(self, "variance_unit_", 1.0)
+
+    def _check_variance_target(self, values: np.ndarray, names=None) -> float:
+        """With ``loss="qlike"``, refuse a negative target; return its unit (the mean)."""
+        if self.loss != "qlike":
+            return 1.0
+        values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+        bad = np.nan_to_num(values, nan=0.0) < 0
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            where = f" (column {names[col]!r})" if names is not None and len(names) > col else ""
+            raise ValueError(
+                f"loss='qlike' scores a variance forecast, so the target must be non-negative; "
+                f"it is {values[row, col]:.6g} at row {row}{where}. Forecast a realized variance "
+                "or squared returns (skfin.transformations has helpers), or use loss='mse'."
+            )
+        unit = float(np.nanmean(values))
+        if not unit > 0:
+            raise ValueError("loss='qlike' needs a target with a positive mean; this one is "
+                             "all zero.")
+        return unit
+
+    def _head_point(self, params: torch.Tensor) -> np.ndarray:
+        """The head's point values, through the loss's link (``exp`` for QLIKE)."""
         point = self.net_.module_.head.point(params).double().numpy()
+        if self.loss == "qlike":                         # a log variance, in the target unit
+            point = np.exp(point) * self._variance_unit()
+        return point
+
+    def _point(self, params: torch.Tensor) -> np.ndarray:
+        point = self._head_point(params)
         return point.mean(axis=0) if params.ndim == 5 else point
 
     def _quantiles(self, params: torch.Tensor, levels) -> np.ndarray:
@@ -816,15 +850,20 @@ class NeuralEstimatorMixin(ParamValidation):
         if self.output != "point":
             return self.net_.module_.head.quantiles(params, levels).double().numpy()
         offsets = np.quantile(self.residuals_, levels, axis=0)          # [L, H, T]
-        return self._point(params)[..., None] + np.moveaxis(offsets, 0, -1)
+        return self._floor(self._point(params)[..., None] + np.moveaxis(offsets, 0, -1))
+
+    def _floor(self, quantiles: np.ndarray) -> np.ndarray:
+        """A variance (``loss="qlike"``) has no negative quantiles: residual offsets below
+        the point stop at 0 (which changes no interval's coverage of a non-negative target)."""
+        return np.maximum(quantiles, 0.0) if self.loss == "qlike" else quantiles
 
     def _component_quantiles(self, params: torch.Tensor, grid) -> np.ndarray:
         """Quantiles ``[..., len(grid)]`` of each draw's distribution (point: plus residuals)."""
         if self.output != "point":
             return self.net_.module_.head.quantiles(params, list(grid)).double().numpy()
-        point = self.net_.module_.head.point(params).double().numpy()  # [S, n, H, T]
+        point = self._head_point(params)                                # [S, n, H, T]
         offsets = np.quantile(self.residuals_, grid, axis=0)            # [M, H, T]
-        return point[..., None] + np.moveaxis(offsets, 0, -1)
+        return self._floor(point[..., None] + np.moveaxis(offsets, 0, -1))
 
 
 class _PendingResiduals:

@@ -174,7 +174,8 @@ def test_forecaster_grid_search(sp500_returns):
 
 
 LOSSES = [("point", "mse"), ("point", "mae"), ("point", "huber"), ("point", "directional"),
-          ("point", "sharpe"), ("quantile", None), ("gaussian", None), ("student_t", None)]
+          ("point", "sharpe"), ("quantile", None), ("gaussian", None), ("student_t", None),
+          ("quantile", "crps"), ("gaussian", "crps"), ("student_t", "crps")]
 
 
 @pytest.mark.parametrize("output, loss", LOSSES, ids=lambda v: str(v))
