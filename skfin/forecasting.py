@@ -489,8 +489,10 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         """Two tiny configurations that keep sktime's conformance suite to seconds.
 
         The architecture's sizes come from its registry entry
-        (:attr:`skfin.registry.Architecture.test_params`); the training settings are
-        shared: a few epochs, the second configuration with quantiles and no validation.
+        (``test_params`` of :class:`skfin.registry.Architecture`); the training settings are
+        shared: a few epochs, the second configuration with quantiles, no validation and
+        per-window normalisation (so the suite runs every net inside
+        :class:`skfin.nets.WindowNorm` too).
         """
         from skfin.registry import tiny_params
 
@@ -498,7 +500,7 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         return [
             {**small, "max_epochs": 2, "batch_size": 16, "random_state": 0},
             {**smaller, "max_epochs": 1, "output": "quantile", "valid_fraction": 0.0,
-             "update_epochs": 1, "random_state": 1},
+             "update_epochs": 1, "standardize": "window", "random_state": 1},
         ]
 
 

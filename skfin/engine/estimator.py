@@ -34,6 +34,7 @@ from skfin._checks import ParamValidation, check_finite
 from skfin._deprecation import RENAMED, rename_parameters, renamed_in
 from skfin._docs import fill
 from skfin.nets.covariates import Covariates, handles_missing, reads_covariates
+from skfin.nets.window_norm import WindowNorm
 from skfin.nets.heads import OUTPUTS
 
 __all__ = ["NeuralEstimatorMixin", "COMMON_PARAMS_DOC", "fill_doc", "check_finite", "as_numeric",
@@ -70,7 +71,7 @@ PARAMETER_CONSTRAINTS = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
     "update_epochs": [Interval(Integral, 0, None, closed="left")],
-    "standardize": ["boolean"],
+    "standardize": ["boolean", StrOptions({"window"})],
     "missing": [StrOptions({"ffill", "raise", "keep"})],
     "warm_start": ["boolean"],
     "future_X": [StrOptions({"all"}), list, tuple, None],
@@ -137,9 +138,15 @@ FORECASTER_PARAMS_DOC = """\
     update_epochs : int, default=2
         Epochs of fine-tuning on all data seen so far when ``update`` brings new
         observations; 0 keeps the weights and only moves the forecast origin.
-    standardize : bool, default=True
+    standardize : bool or "window", default=True
         Standardise ``y`` and ``X`` with the mean and standard deviation of the data
         seen in ``fit``, kept as ``loc_`` and ``scale_`` (not re-estimated on ``update``).
+        "window" also normalises every window by its own mean and standard deviation and
+        maps the forecasts back with the window's statistics of ``y``
+        (:class:`skfin.nets.WindowNorm`, RevIN-style): for level series that trend out of
+        the range of the fit period (prices, index levels), whose forecasts would
+        otherwise drift back to the training mean. Returns, spreads and volatilities,
+        which have no trend, do not need it.
         Formerly ``scale`` (still accepted, with a FutureWarning, until 0.3).
     future_X : "all", list of str or None, default="all"
         Which columns of ``X`` are known ahead (a calendar, scheduled events): their values
@@ -405,6 +412,12 @@ class NeuralEstimatorMixin(ParamValidation):
                 f"'raise', or a net that reads missing values: {', '.join(readers)}."
             )
         check_loss(self.output, self.loss)
+        if getattr(self, "standardize", None) == "window" and self.loss == "qlike":
+            raise ValueError(
+                "standardize='window' shifts each window's outputs by its mean, and "
+                "loss='qlike' reads them as a log variance: the two do not combine. Use "
+                "standardize=True with loss='qlike'."
+            )
         if self.uncertainty == "mc_dropout" and getattr(self, "dropout", None) == 0:
             raise ValueError(
                 f"uncertainty='mc_dropout' samples the net's dropout, but dropout=0. Set "
@@ -467,6 +480,11 @@ class NeuralEstimatorMixin(ParamValidation):
             if any(covariates.values()):
                 module = Covariates
                 module_kwargs.update(net=self._module, **covariates)
+        if getattr(self, "standardize", None) == "window":
+            # every net, covariate-wrapped or not, reads windows normalised by their own
+            # statistics (skfin.nets.window_norm)
+            module_kwargs = dict(module=module, **module_kwargs)
+            module = WindowNorm
         return SkfinNet(
             module,
             loss_for(self.output, self.loss, module_kwargs["quantiles"],

@@ -10,6 +10,7 @@ from skfin.nets.basis import NBEATS
 from skfin.nets.continuous import NeuralCDE, NeuralODE
 from skfin.nets.koopman import DeepKoopman
 from skfin.nets.covariates import Covariates, handles_missing, reads_covariates, reads_time
+from skfin.nets.window_norm import WindowNorm
 from skfin.nets.mlp import MLP
 from skfin.nets.state_space import S4D, Mamba
 from skfin.nets.multitask import MultiTaskNet
@@ -20,4 +21,5 @@ __all__ = ["DEFAULT_QUANTILES", "OUTPUTS", "make_head", "Transformer", "PatchTST
            "Autoformer", "series_decomposition", "receptive_field", "MLP", "LSTM",
            "GRU", "AttentionLSTM", "ResidualLSTM", "BayesianLSTM", "CNNLSTM", "TCN", "WaveNet",
            "TFT", "NBEATS", "MultiTaskNet", "DeepKoopman", "NeuralODE", "NeuralCDE", "Mamba", "S4D", "Covariates",
+           "WindowNorm",
            "reads_covariates", "reads_time", "handles_missing"]
