@@ -190,10 +190,11 @@ NAMES["nonpositive"] = r"positive|zero|negative|log"
 
 
 def _transformers():
-    from skfin.transformations import LogRatio, Ratio, TechnicalIndicators
+    from skfin.transformations import HARFeatures, LogRatio, Ratio, TechnicalIndicators
 
     return [Ratio(warmup="drop"), LogRatio(warmup="drop"), LogRatio(standardize=True, warmup="drop"),
-            TechnicalIndicators(warmup="drop")]
+            TechnicalIndicators(warmup="drop"),
+            HARFeatures(estimator="yang_zhang", warmup="drop")]
 
 
 @pytest.mark.parametrize("transformer", _transformers(), ids=lambda t: repr(t))
@@ -202,7 +203,8 @@ def _transformers():
 def test_transformers(transformer, corruption):
     kind, arg = corruption
     ohlcv = load_sp500().iloc[-120:]
-    data = ohlcv if type(transformer).__name__ == "TechnicalIndicators" else ohlcv[["Close"]]
+    ohlc_input = type(transformer).__name__ in ("TechnicalIndicators", "HARFeatures")
+    data = ohlcv if ohlc_input else ohlcv[["Close"]]
     data = data.copy()
     if kind in ("nan", "inf", "nonpositive"):
         row, value = (arg, np.nan) if kind == "nan" else arg

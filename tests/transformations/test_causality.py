@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 
 from skfin.datasets import load_sp500, load_wti
-from skfin.transformations import LogRatio, Ratio, TechnicalIndicators
+from skfin.transformations import HARFeatures, LogRatio, Ratio, TechnicalIndicators
 
 N_ROWS = 260  # a window of real data per example: long enough for every warm-up
 N_TRAIN = 120  # where a transformer with fitted statistics is fitted
@@ -48,6 +48,12 @@ CASES = {
     "LogRatio-wti-ffill": (LogRatio(fill="ffill"), "wti"),
     "TechnicalIndicators": (TechnicalIndicators(), "sp500_ohlcv"),
     "TechnicalIndicators-wti-ffill": (TechnicalIndicators(**WTI_CLOSE_ONLY, fill="ffill"), "wti"),
+    "HARFeatures": (HARFeatures(), "sp500_ohlcv"),
+    "HARFeatures-garman_klass-log": (HARFeatures(estimator="garman_klass", log=True),
+                                     "sp500_ohlcv"),
+    "HARFeatures-yang_zhang": (HARFeatures(estimator="yang_zhang", yang_zhang_window=10),
+                               "sp500_ohlcv"),
+    "HARFeatures-wti-ffill": (HARFeatures(close="WTI", fill="ffill"), "wti"),
 }
 
 

@@ -11,7 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sktime.tests.test_class_register import get_test_classes_for_obj
 from sktime.utils.estimator_checks import check_estimator as sktime_check_estimator
 
-from skfin.transformations import LogRatio, Ratio, TechnicalIndicators
+from skfin.transformations import HARFeatures, LogRatio, Ratio, TechnicalIndicators
 
 # ----------------------------------------------------------------------------- sklearn
 
@@ -30,6 +30,10 @@ SKLEARN_INSTANCES = [
         TechnicalIndicators(**{**params, "warmup": "nan"})
         for params in TechnicalIndicators.get_test_params()
     ],
+    *[
+        HARFeatures(**{**params, "warmup": "nan"})
+        for params in HARFeatures.get_test_params()
+    ],
 ]
 
 ORDER_DEPENDENT = (
@@ -43,10 +47,20 @@ ORDER_DEPENDENT = (
 ONLY_CLOSE_MUST_BE_POSITIVE = (
     "TechnicalIndicators takes logarithms of the close column only (returns, volatility, "
     "ROC), so only that column must be positive, and it raises 'Negative values in data' "
-    "when it is not (test_indicators.py). scikit-learn's positive_only tag is "
+    "when it is not (test_indicators.py); HARFeatures likewise reads only the price "
+    "columns it is given (here all at position 0) and raises 'strictly positive prices' "
+    "(test_volatility.py). scikit-learn's positive_only tag is "
     "all-or-nothing: this check subtracts the overall mean from iris, which leaves the "
     "column read as close (position 0) positive, and expects an error for the negative "
-    "values in the columns TechnicalIndicators does not read."
+    "values in the columns the transformer does not read."
+)
+
+
+LOG_OF_ZERO_VARIANCE = (
+    "This check casts its data to integers, so consecutive rows repeat and the squared "
+    "returns (and their averages) are exactly 0; HARFeatures(log=True) then raises a "
+    "ValueError naming the row instead of returning -inf (test_volatility.py). The same "
+    "configuration passes every other check, and log=False passes this one."
 )
 
 
@@ -55,8 +69,10 @@ def _expected_failed_checks(estimator):
         "check_methods_subset_invariance": ORDER_DEPENDENT,
         "check_methods_sample_order_invariance": ORDER_DEPENDENT,
     }
-    if isinstance(estimator, TechnicalIndicators):
+    if isinstance(estimator, (TechnicalIndicators, HARFeatures)):
         expected["check_positive_only_tag_during_fit"] = ONLY_CLOSE_MUST_BE_POSITIVE
+    if isinstance(estimator, HARFeatures) and estimator.log:
+        expected["check_estimators_dtypes"] = LOG_OF_ZERO_VARIANCE
     return expected
 
 
@@ -120,13 +136,14 @@ SKTIME_SKIPS = {
         ),
     },
     TechnicalIndicators: {},
+    HARFeatures: {},
 }
 SKTIME_SKIPS[LogRatio] = SKTIME_SKIPS[Ratio]
 
 
 def _sktime_cases():
     """(class, sktime test name) pairs: one pytest item each, so that xdist spreads them."""
-    for cls in (Ratio, LogRatio, TechnicalIndicators):
+    for cls in (Ratio, LogRatio, TechnicalIndicators, HARFeatures):
         suites = get_test_classes_for_obj(cls)
         names = sorted(
             {name for suite in suites for name in dir(suite) if name.startswith("test_")}
@@ -157,6 +174,12 @@ def test_sktime_tags():
         assert cls(fill="drop").get_tag("transform-returns-same-time-index") is False
         assert cls(fill="ffill").get_tag("capability:missing_values") is True
         assert cls().get_tag("capability:missing_values") is False
+    for cls in (TechnicalIndicators, HARFeatures):
+        tags = cls().get_tags()
+        assert tags["capability:inverse_transform"] is False
+        assert tags["transform-returns-same-time-index"] is True
+        assert cls(warmup="drop").get_tag("transform-returns-same-time-index") is False
+    assert get_tags(HARFeatures()).input_tags.positive_only
     tags = TechnicalIndicators().get_tags()
     assert tags["capability:inverse_transform"] is False
     assert tags["capability:multivariate"] is True
