@@ -15,7 +15,10 @@ A deep model earns its place only by beating these on the same folds:
 * ``garch`` is :class:`GARCHVolatilityForecaster`, the classical baseline for realized
   volatility; ``gjr_garch_t`` the same with GJR's leverage term and Student-t shocks
   (the harder baseline for equity indices, whose variance rises more after a fall), and
-  ``ewma`` RiskMetrics' exponentially weighted variance (decay 0.94, nothing to estimate).
+  ``ewma`` RiskMetrics' exponentially weighted variance (decay 0.94, nothing to estimate);
+* ``har`` is :class:`HARVolatilityForecaster`, Corsi's HAR-RV: least squares of the
+  realized variance on its daily, weekly and monthly averages, the standard benchmark of
+  the realized-volatility literature.
 
 What is hand-written, and why: sktime's ``ARCH`` forecaster (``sktime.forecasting.arch``)
 forecasts the *returns* it is fitted on; nothing maps a GARCH model of daily returns to
@@ -35,9 +38,9 @@ import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 from sktime.forecasting.base import BaseForecaster
 
-from skfin._checks import ParamValidation, check_finite
+from skfin._checks import Described, ParamValidation, check_finite
 
-__all__ = ["GARCHVolatilityForecaster", "BASELINES", "make_baseline"]
+__all__ = ["GARCHVolatilityForecaster", "HARVolatilityForecaster", "BASELINES", "make_baseline"]
 
 
 def _arch_model(returns: np.ndarray, mean: str, dist: str, seed=None, vol: str = "GARCH"):
@@ -316,6 +319,306 @@ class GARCHVolatilityForecaster(ParamValidation, BaseForecaster):
         ]
 
 
+class HARVolatilityForecaster(ParamValidation, BaseForecaster):
+    """HAR-RV forecasts of realized volatility (Corsi, 2009): ordinary least squares on the
+    daily, weekly and monthly averages of the squared daily returns in ``X``.
+
+    ``y`` and ``X`` are those of :class:`GARCHVolatilityForecaster`: ``y`` is a realized
+    volatility over ``window`` days, ``y[t] = sqrt(r[t - window + 1]**2 + ... + r[t]**2)``,
+    and ``X`` holds the daily returns ``r`` on the same index. The HAR features at ``t``
+    are the averages of ``r**2`` over the ``windows`` days ending at ``t``
+    (:class:`~skfin.transformations.HARFeatures` with ``estimator="close"``, on returns
+    instead of prices). For each forecast step ``h``, a separate (direct) regression
+
+    ``y[t + h]**2 = b0 + b1 rv_1[t] + b2 rv_5[t] + b3 rv_22[t] + e[t + h]``
+
+    is fitted by least squares (``numpy.linalg.lstsq``) on every ``t`` up to the cutoff
+    whose target ``y[t + h]`` is observed; the forecast is ``sqrt`` of the fitted
+    realized variance, in the units of ``y``, like GARCH's (the square root of the
+    expected realized variance). The squared returns already inside the target window
+    at the cutoff (``h < window``) enter through the regression, not exactly as in
+    GARCH's forecast.
+
+    With ``log=True`` the regression is on logs (``log y[t + h]**2`` on ``log rv_n[t]``),
+    which suits the skewed, heteroskedastic variance better, and the forecast is brought
+    back to variance with the log-normal correction ``exp(mu + s2 / 2)``
+    (:func:`~skfin.transformations.variance_from_log`), ``s2`` the variance of the
+    regression's residuals (degrees of freedom ``n - k``). A day with a zero return
+    (an unchanged close, which the S&P 500 has: 2003-01-10) would make ``log rv_1``
+    infinite; zeros are raised to the smallest positive value of the same series
+    before the logarithm.
+
+    Quantiles and intervals come from the empirical quantiles of each step's in-sample
+    residuals, added to the fitted value (in variance, or in log variance with
+    ``log=True``) and mapped through the square root (a monotone map keeps quantiles):
+    ``sqrt(max(mu_h + q_alpha(e_h), 0))``, or ``sqrt(exp(mu_h + q_alpha(e_h)))``. This
+    costs nothing beyond the fit, but ignores parameter uncertainty and assumes the
+    residuals' spread does not depend on the level (closer to true for ``log=True``).
+
+    As for GARCH, only returns up to the cutoff are read (an ``X`` passed to ``predict``
+    is ignored), and without ``X`` (a fallback, with a ``UserWarning``) ``y[t]**2 /
+    window`` stands in for ``r[t]**2``. A negative fitted variance (possible on levels)
+    is raised to the smallest positive target seen in ``fit``.
+
+    Parameters
+    ----------
+    window : int, default=5
+        Days in the realized volatility ``y`` (the same window that built ``y``).
+    windows : tuple of int, default=(1, 5, 22)
+        Days averaged in the HAR features: Corsi's daily, weekly and monthly components.
+    log : bool, default=False
+        Regress log realized variance on log features, as above.
+    returns_column : int or str, default=0
+        Position (int) or label (str) of the returns column in ``X``.
+    variance_column : int, str or None, default=None
+        Position or label of a column of ``X`` holding a per-day variance to average
+        instead of ``r**2``, e.g. a range estimator such as
+        :func:`~skfin.transformations.garman_klass_variance` (in the squared units of
+        ``y``: times ``1e4`` for percent returns). None averages the squared returns.
+
+    Attributes
+    ----------
+    coef_ : pandas.DataFrame
+        Least-squares coefficients, one row per step ``h`` fitted at ``fit``/``update``
+        (``1 .. max(fh)``, or 1 without ``fh``), columns ``const`` and ``rv_n`` (or
+        ``log_rv_n``).
+    residual_variance_ : pandas.Series
+        Variance of each step's residuals (``n - k`` degrees of freedom).
+    uses_returns_ : bool
+        Whether the returns came from ``X`` (else the ``y / sqrt(window)`` fallback).
+
+    See Also
+    --------
+    GARCHVolatilityForecaster : the GARCH(1,1), GJR-GARCH and EWMA baselines.
+    skfin.transformations.HARFeatures : the features, from prices or range estimators.
+
+    References
+    ----------
+    .. [1] F. Corsi, "A simple approximate long-memory model of realized volatility",
+       *Journal of Financial Econometrics* 7(2), 2009.
+
+    Examples
+    --------
+    Five-day realized volatility of the S&P 500 (percent), forecast 1 to 5 days ahead:
+
+    >>> import numpy as np
+    >>> from skfin.baselines import HARVolatilityForecaster
+    >>> from skfin.datasets import load_sp500
+    >>> close = load_sp500()["Close"].reset_index(drop=True)
+    >>> r = (100 * np.log(close).diff()).dropna().rename("r")
+    >>> rv = np.sqrt((r ** 2).rolling(5).sum()).dropna().rename("rv")
+    >>> r = r.loc[rv.index].to_frame()
+    >>> f = HARVolatilityForecaster(window=5)
+    >>> f.fit(rv.iloc[-1500:], X=r.iloc[-1500:], fh=[1, 2, 3, 4, 5]).predict().round(3).tolist()
+    [5.315, 4.858, 4.234, 3.442, 3.699]
+    >>> f.coef_.round(3).loc[5].tolist()     # const, rv_1, rv_5, rv_22 for h = 5
+    [1.451, 0.512, 1.201, 1.217]
+    >>> f.predict_interval(coverage=0.9).shape
+    (5, 2)
+    """
+
+    _tags = {
+        "authors": ["skfin developers"],
+        "maintainers": ["skfin developers"],
+        "y_inner_mtype": "pd.Series",
+        "X_inner_mtype": "pd.DataFrame",
+        "capability:multivariate": False,
+        "capability:exogenous": True,
+        "capability:insample": False,
+        "capability:pred_int": True,
+        "capability:pred_int:insample": False,
+        "capability:missing_values": False,
+        "capability:update": True,
+        "requires-fh-in-fit": False,
+        "X-y-must-have-same-index": True,
+    }
+    _config = {"remember_data": False}
+    _parameter_constraints: dict = {
+        "window": [Interval(Integral, 1, None, closed="left")],
+        "windows": [Described(
+            lambda v: isinstance(v, (list, tuple)) and len(v) > 0
+            and all(isinstance(k, Integral) and not isinstance(k, bool) and k >= 1
+                    for k in v),
+            "a non-empty tuple of ints >= 1")],
+        "log": ["boolean"],
+    }
+
+    def __init__(self, window=5, windows=(1, 5, 22), log=False, returns_column=0,
+                 variance_column=None):
+        self.window = window
+        self.windows = windows
+        self.log = log
+        self.returns_column = returns_column
+        self.variance_column = variance_column
+        super().__init__()
+        self._y, self._X = None, None
+
+    _returns_of = GARCHVolatilityForecaster._returns_of
+
+    def _daily_of(self, X: pd.DataFrame | None, y: pd.Series) -> pd.Series:
+        """The per-day variance averaged by the features: ``r**2`` or ``variance_column``."""
+        if self.variance_column is None or X is None:
+            return self._returns_of(X, y) ** 2
+        col = self.variance_column
+        if isinstance(col, Integral) and not isinstance(col, bool) and col not in X.columns:
+            if not -X.shape[1] <= col < X.shape[1]:
+                raise ValueError(f"variance_column={col} is out of range for X with "
+                                 f"{X.shape[1]} column(s).")
+            v = X.iloc[:, col]
+        elif col in X.columns:
+            v = X[col]
+        else:
+            raise ValueError(f"variance_column={col!r} is not a column of X; X has "
+                             f"{list(X.columns)}.")
+        values = pd.to_numeric(v, errors="coerce").astype(float)
+        check_finite(values.to_numpy(), "X's variance column", [v.name], values.index)
+        if (values < 0).any():
+            where = values.index[int(np.argmax((values < 0).to_numpy()))]
+            raise ValueError(f"X's variance column {v.name!r} is negative at {where!r}; a "
+                             "variance cannot be. Check the column.")
+        return values
+
+    # -- sktime hooks ----------------------------------------------------------------
+    def _fit(self, y, X=None, fh=None):
+        self._validate_params()
+        self._name = y.name
+        if self.variance_column is not None and X is None:
+            raise ValueError(
+                f"{type(self).__name__}(variance_column={self.variance_column!r}) reads "
+                "the per-day variance from X, but X is None. Pass X, or variance_column=None."
+            )
+        self.uses_returns_ = X is not None
+        if X is None:
+            warnings.warn(
+                f"{type(self).__name__} got no returns X, so y**2 / window stands in for "
+                "the daily squared returns. Pass the daily returns as X for the HAR-RV "
+                "regression on squared returns.",
+                UserWarning, stacklevel=3,
+            )
+        self._daily = self._daily_of(X, y)
+        self._rv = y.astype(float) ** 2
+        steps = self._steps(fh) if fh is not None else np.array([1])
+        self._estimate(int(steps.max()))
+        return self
+
+    def _update(self, y, X=None, update_params=True):
+        if self.uses_returns_ and X is None:
+            raise ValueError(
+                f"{type(self).__name__} was fitted with the returns as X; pass the returns "
+                "that go with the new y to update as well."
+            )
+        new = self._daily_of(X if self.uses_returns_ else None, y)
+        self._daily = new.combine_first(self._daily)
+        self._rv = (y.astype(float) ** 2).combine_first(self._rv)
+        if update_params:
+            self._estimate(len(self.coef_))
+        return self
+
+    def _features(self) -> tuple[np.ndarray, list[str]]:
+        """Design matrix ``[T, 1 + len(windows)]`` (NaN on the warm-up rows) and names."""
+        daily = pd.Series(self._daily.to_numpy())
+        columns = [daily.rolling(n, min_periods=n).mean().to_numpy() for n in self.windows]
+        names = [f"rv_{n}" for n in self.windows]
+        features = np.column_stack([np.ones(len(daily)), *columns])
+        if self.log:
+            features[:, 1:] = self._log(features[:, 1:], "a HAR feature")
+            names = [f"log_{n}" for n in names]
+        return features, ["const", *names]
+
+    def _log(self, values, what):
+        """``log(values)``, zeros raised to the smallest positive value of their column."""
+        values = np.asarray(values, dtype=float)
+        columns = values.reshape(len(values), -1).copy()
+        for j in range(columns.shape[1]):
+            column = columns[:, j]
+            positive = column[column > 0]
+            if not len(positive):
+                raise ValueError(
+                    f"{type(self).__name__}(log=True) takes logarithms, but {what} has no "
+                    "positive value. Use log=False."
+                )
+            columns[:, j] = np.where(column <= 0, positive.min(), column)  # NaN stays NaN
+        return np.log(columns).reshape(values.shape)
+
+    def _regression(self, features, step):
+        """Least squares of the target ``step`` days ahead: (coef, residuals)."""
+        target = self._rv.to_numpy()
+        if self.log:
+            target = self._log(target, "the realized variance y**2")
+        rows = np.arange(len(target) - step)                 # t with a target at t + step
+        rows = rows[~np.isnan(features[rows]).any(axis=1)]
+        k = features.shape[1]
+        if len(rows) < 2 * k:
+            raise ValueError(
+                f"{type(self).__name__} needs at least {2 * k} complete rows to regress "
+                f"the realized variance {step} day(s) ahead on the HAR features "
+                f"(windows={tuple(self.windows)}); got {len(rows)} from {len(target)} "
+                f"observations. Pass a longer series or shorter windows."
+            )
+        coef, *_ = np.linalg.lstsq(features[rows], target[rows + step], rcond=None)
+        return coef, target[rows + step] - features[rows] @ coef
+
+    def _estimate(self, horizon: int) -> None:
+        features, names = self._features()
+        fits = [self._regression(features, h) for h in range(1, horizon + 1)]
+        steps = pd.Index(range(1, horizon + 1), name="step")
+        self.coef_ = pd.DataFrame([c for c, _ in fits], index=steps, columns=names)
+        k = features.shape[1]
+        self.residual_variance_ = pd.Series(
+            [float(e @ e) / (len(e) - k) for _, e in fits], index=steps)
+        self._residuals = [e for _, e in fits]
+        positive = self._rv.to_numpy()
+        self._floor = float(positive[positive > 0].min()) if (positive > 0).any() else 0.0
+
+    def _fits(self, steps):
+        """(fitted mean of the target, residuals) per step, from the last features."""
+        features, _ = self._features()
+        last = features[-1]
+        if np.isnan(last).any():
+            raise ValueError(
+                f"{type(self).__name__} needs {max(self.windows)} returns up to the cutoff "
+                f"for the HAR features; got {len(self._daily)}.")
+        out = []
+        for h in steps:
+            if h <= len(self.coef_):                          # fitted at fit/update
+                coef, e = self.coef_.loc[h].to_numpy(), self._residuals[h - 1]
+            else:                                             # a longer fh than at fit
+                coef, e = self._regression(features, h)
+            out.append((float(last @ coef), e))
+        return out
+
+    _steps = GARCHVolatilityForecaster._steps
+
+    def _predict(self, fh, X=None):
+        steps = self._steps(fh)
+        variance = []
+        for mu, e in self._fits(steps):
+            if self.log:
+                s2 = float(e @ e) / (len(e) - len(self.coef_.columns))
+                variance.append(float(np.exp(mu + s2 / 2)))
+            else:
+                variance.append(max(mu, self._floor))
+        return pd.Series(np.sqrt(variance), index=fh.to_absolute_index(self.cutoff),
+                         name=self._name)
+
+    def _predict_quantiles(self, fh, X=None, alpha=None):
+        steps = self._steps(fh)
+        rows = []
+        for mu, e in self._fits(steps):
+            q = mu + np.quantile(e, alpha)
+            rows.append(np.sqrt(np.exp(q) if self.log else np.maximum(q, 0.0)))
+        return pd.DataFrame(np.array(rows), index=fh.to_absolute_index(self.cutoff),
+                            columns=self._get_columns("predict_quantiles", alpha=alpha))
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Two small configurations: short windows on levels, and a log-HAR."""
+        return [
+            {"windows": (1, 2, 3)},
+            {"window": 3, "windows": (1, 4), "log": True},
+        ]
+
+
 def _naive_last():
     from sktime.forecasting.naive import NaiveForecaster
 
@@ -348,6 +651,10 @@ def _ewma(vol_window=5, random_state=None):
                                      random_state=random_state)
 
 
+def _har(vol_window=5, random_state=None):
+    return HARVolatilityForecaster(window=vol_window)
+
+
 #: Baselines by name, with the targets each one suits.
 BASELINES = {
     "naive": (_naive_last, ("returns", "level", "volatility")),
@@ -356,9 +663,10 @@ BASELINES = {
     "garch": (_garch, ("volatility",)),
     "gjr_garch_t": (_gjr_garch_t, ("volatility",)),
     "ewma": (_ewma, ("volatility",)),
+    "har": (_har, ("volatility",)),
 }
 #: The baselines that read the daily returns from X and take ``vol_window``.
-_VOLATILITY_BASELINES = ("garch", "gjr_garch_t", "ewma")
+_VOLATILITY_BASELINES = ("garch", "gjr_garch_t", "ewma", "har")
 
 
 def make_baseline(name: str, *, target: str = "returns", vol_window: int = 5,
@@ -367,12 +675,12 @@ def make_baseline(name: str, *, target: str = "returns", vol_window: int = 5,
 
     Parameters
     ----------
-    name : {"naive", "naive_mean", "ets", "garch", "gjr_garch_t", "ewma"}
+    name : {"naive", "naive_mean", "ets", "garch", "gjr_garch_t", "ewma", "har"}
         See the module docstring.
     target : {"returns", "level", "volatility"}, default="returns"
         Kind of series forecast; ``"garch"``, ``"gjr_garch_t"`` (GJR-GARCH(1,1) with
-        Student-t shocks) and ``"ewma"`` (RiskMetrics) suit ``"volatility"`` only (they
-        read the returns from ``X``).
+        Student-t shocks), ``"ewma"`` (RiskMetrics) and ``"har"`` (HAR-RV by least
+        squares) suit ``"volatility"`` only (they read the returns from ``X``).
     vol_window : int, default=5
         Days in the realized volatility, for the volatility baselines.
     random_state : int or None, default=None

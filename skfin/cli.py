@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="comma-separated registered architectures, 'all' or 'none'")
     bt.add_argument("--baselines", default=None,
                     help="comma-separated baselines (naive, naive_mean, ets; garch, "
-                         "gjr_garch_t, ewma for realized_vol) or "
+                         "gjr_garch_t, ewma, har for realized_vol) or "
                          "'none' (default: naive,naive_mean,ets for returns; naive,ets for "
                          "close; naive,ets,garch for realized_vol)")
     bt.add_argument("--horizon", type=_int_at_least(1), default=d["horizon"],

@@ -1,4 +1,5 @@
-"""Baselines: the GARCH(1,1) realized-volatility forecaster against arch itself, on S&P 500."""
+"""Baselines: the GARCH(1,1) realized-volatility forecaster against arch itself, and HAR-RV
+against an independent least-squares fit, on S&P 500."""
 
 import warnings
 from functools import lru_cache
@@ -7,10 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from arch import arch_model
+from numpy.lib.stride_tricks import sliding_window_view
 from sktime.utils.estimator_checks import check_estimator
 
-from skfin.baselines import BASELINES, GARCHVolatilityForecaster, make_baseline
+from skfin.baselines import (
+    BASELINES,
+    GARCHVolatilityForecaster,
+    HARVolatilityForecaster,
+    make_baseline,
+)
 from skfin.datasets import load_sp500
+from skfin.transformations import garman_klass_variance
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
@@ -157,12 +165,15 @@ def test_bad_inputs_say_what_to_fix():
 
 
 def test_make_baseline():
-    assert set(BASELINES) == {"naive", "naive_mean", "ets", "garch", "gjr_garch_t", "ewma"}
+    assert set(BASELINES) == {"naive", "naive_mean", "ets", "garch", "gjr_garch_t", "ewma",
+                              "har"}
     assert make_baseline("naive").get_params()["strategy"] == "last"
     assert make_baseline("garch", target="volatility", vol_window=3).window == 3
     gjr = make_baseline("gjr_garch_t", target="volatility", vol_window=3, random_state=1)
     assert (gjr.vol, gjr.dist, gjr.window, gjr.random_state) == ("GJR", "t", 3, 1)
     assert make_baseline("ewma", target="volatility").vol == "EWMA"
+    har = make_baseline("har", target="volatility", vol_window=3)
+    assert isinstance(har, HARVolatilityForecaster) and har.window == 3
     with pytest.raises(ValueError, match="Unknown baseline 'arima'"):
         make_baseline("arima")
     with pytest.raises(ValueError, match="'garch' forecasts volatility targets"):
@@ -177,6 +188,131 @@ def test_sktime_conformance(params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")           # sktime's random series are not returns
         results = check_estimator(GARCHVolatilityForecaster(**params), verbose=False,
+                                  tests_to_exclude=["test_doctest_examples"])
+    failed = {name: str(r)[:300] for name, r in results.items() if r != "PASSED"}
+    assert results and not failed, failed
+
+
+# ------------------------------------------------------------------------------ HAR-RV
+def _har_design(r: np.ndarray, windows=(1, 5, 22)):
+    """[1, mean of r**2 over the last n days for n in windows], NaN before a full window."""
+    r2 = r ** 2
+    cols = [np.ones(len(r))]
+    for n in windows:
+        col = np.full(len(r), np.nan)
+        col[n - 1:] = sliding_window_view(r2, n).mean(axis=1)
+        cols.append(col)
+    return np.column_stack(cols)
+
+
+@pytest.mark.parametrize("log", [False, True], ids=["levels", "logs"])
+def test_har_coefficients_match_lstsq_on_sp500(log):
+    rv, X = _data()
+    r = X["r"].to_numpy()
+    f = HARVolatilityForecaster(window=K, log=log).fit(rv, X=X, fh=[1, 5, 7])
+    A = _har_design(r)
+    target = rv.to_numpy() ** 2
+    if log:
+        # the S&P 500 closed unchanged on one of these days (r = 0): the zero daily
+        # variance is raised to the smallest positive one before the logarithm
+        assert (A[:, 1] == 0).sum() == 1
+        A[:, 1] = np.where(A[:, 1] == 0, A[A[:, 1] > 0, 1].min(), A[:, 1])
+        A[:, 1:], target = np.log(A[:, 1:]), np.log(target)
+    assert list(f.coef_.index) == list(range(1, 8))
+    expected = []
+    for h in (1, 5, 7):
+        t = np.arange(21, len(r) - h)                     # features complete, target known
+        beta, *_ = np.linalg.lstsq(A[t], target[t + h], rcond=None)
+        np.testing.assert_allclose(f.coef_.loc[h].to_numpy(), beta, rtol=1e-8)
+        e = target[t + h] - A[t] @ beta
+        s2 = e @ e / (len(t) - 4)
+        assert f.residual_variance_.loc[h] == pytest.approx(s2, rel=1e-8)
+        mu = A[-1] @ beta
+        expected.append(np.sqrt(np.exp(mu + s2 / 2)) if log else np.sqrt(mu))
+    np.testing.assert_allclose(f.predict().to_numpy(), expected, rtol=1e-8)
+    if not log:                                            # Corsi's cascade on the S&P 500
+        assert (f.coef_.loc[5].iloc[1:] > 0).all()
+
+
+def test_har_on_a_range_estimator_matches_lstsq():
+    """variance_column: the HAR features average a per-day range variance from X."""
+    rv, X = _data()
+    ohlc = load_sp500().reset_index(drop=True)
+    gk = 1e4 * garman_klass_variance(ohlc)                  # percent squared, like y
+    X = X.assign(gk=gk.loc[X.index].to_numpy())
+    f = HARVolatilityForecaster(window=K, variance_column="gk").fit(rv, X=X, fh=[3])
+    A = _har_design(np.sqrt(X["gk"].to_numpy()))              # averages of gk itself
+    target = rv.to_numpy() ** 2
+    t = np.arange(21, len(rv) - 3)
+    beta, *_ = np.linalg.lstsq(A[t], target[t + 3], rcond=None)
+    np.testing.assert_allclose(f.coef_.loc[3].to_numpy(), beta, rtol=1e-8)
+    np.testing.assert_allclose(f.predict().to_numpy(), np.sqrt(A[-1] @ beta), rtol=1e-8)
+    with pytest.raises(ValueError, match="variance_column='x' is not a column of X"):
+        HARVolatilityForecaster(variance_column="x").fit(rv, X=X, fh=[1])
+    negative = X.assign(gk=-X["gk"])
+    with pytest.raises(ValueError, match="variance column 'gk' is negative"):
+        HARVolatilityForecaster(variance_column="gk").fit(rv, X=negative, fh=[1])
+    with pytest.raises(ValueError, match="reads the per-day variance from X, but X is None"):
+        HARVolatilityForecaster(variance_column="gk").fit(rv, fh=[1])
+
+
+def test_har_forecasts_are_causal():
+    """Forecasts at a cutoff read no later data: predict ignores X, and the fit on the
+    data up to the cutoff is the fit that an update without re-estimation keeps."""
+    rv, X = _data()
+    f = HARVolatilityForecaster(window=K).fit(rv.iloc[:-5], X=X.iloc[:-5], fh=[1, 2, 3])
+    pd.testing.assert_series_equal(f.predict(), f.predict(X=X.iloc[-5:]))
+    before = f.coef_.copy()
+    changed = rv.copy()
+    changed.iloc[-5:] *= 3.0                                 # a different future
+    g = HARVolatilityForecaster(window=K).fit(changed.iloc[:-5], X=X.iloc[:-5], fh=[1, 2, 3])
+    pd.testing.assert_frame_equal(g.coef_, before)
+    f.update(rv.iloc[-5:], X=X.iloc[-5:], update_params=False)
+    pd.testing.assert_frame_equal(f.coef_, before)
+    assert f.cutoff[0] == rv.index[-1]
+    fresh = HARVolatilityForecaster(window=K).fit(rv, X=X, fh=[1, 2, 3])
+    f.update(rv.iloc[-5:], X=X.iloc[-5:])                     # re-estimated
+    pd.testing.assert_frame_equal(f.coef_, fresh.coef_)
+    pd.testing.assert_series_equal(f.predict(), fresh.predict())
+
+
+@pytest.mark.parametrize("log", [False, True], ids=["levels", "logs"])
+def test_har_quantiles_come_from_the_residuals(log):
+    rv, X = _data()
+    f = HARVolatilityForecaster(window=K, log=log).fit(rv, X=X, fh=[1, 5])
+    q = f.predict_quantiles(alpha=[0.05, 0.5, 0.95])
+    lo, mid, hi = (q[("rv", a)] for a in (0.05, 0.5, 0.95))
+    assert (lo < mid).all() and (mid < hi).all() and (lo >= 0).all()
+    point = f.predict()
+    assert ((lo < point) & (point < hi)).all()
+    # the median of a right-skewed variance sits below its mean
+    assert (mid < point).all()
+    band = f.predict_interval(coverage=0.9)
+    np.testing.assert_allclose(band[("rv", 0.9, "lower")], lo)
+
+
+def test_har_bad_inputs_say_what_to_fix():
+    rv, X = _data()
+    with pytest.raises(ValueError, match="'windows' parameter"):
+        HARVolatilityForecaster(windows=()).fit(rv, X=X, fh=[1])
+    with pytest.raises(ValueError, match="needs at least 8 complete rows"):
+        HARVolatilityForecaster().fit(rv.iloc[:25], X=X.iloc[:25], fh=[1])
+    flat = X * 0.0                                          # no variance at all
+    with pytest.raises(ValueError, match=r"log=True\) takes logarithms, .* no positive"):
+        HARVolatilityForecaster(log=True).fit(rv, X=flat, fh=[1])
+    with pytest.warns(UserWarning, match="got no returns X"):
+        assert np.isfinite(HARVolatilityForecaster().fit(rv, fh=[1]).predict()).all()
+    f = HARVolatilityForecaster().fit(rv.iloc[:-5], X=X.iloc[:-5], fh=[1])
+    with pytest.raises(ValueError, match="pass the returns that go with the new y"):
+        f.update(rv.iloc[-5:])
+
+
+@pytest.mark.parametrize("params", HARVolatilityForecaster.get_test_params(),
+                         ids=["levels", "logs"])
+def test_har_sktime_conformance(params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")           # sktime's random series are not returns
+        results = check_estimator(HARVolatilityForecaster(**params), verbose=False,
                                   tests_to_exclude=["test_doctest_examples"])
     failed = {name: str(r)[:300] for name, r in results.items() if r != "PASSED"}
     assert results and not failed, failed

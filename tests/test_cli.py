@@ -83,6 +83,15 @@ def test_realized_vol_has_the_garch_baseline(tmp_path):
     assert not (tmp_path / "strategy_returns.png").exists()
 
 
+def test_realized_vol_runs_the_har_baseline(tmp_path):
+    args = [*TINY, "--target", "realized_vol", "--models", "none", "--baselines", "har,garch",
+            "--output", str(tmp_path)]
+    assert main(args) == 0
+    board = pd.read_csv(tmp_path / "leaderboard.csv", index_col="model")
+    assert set(board.index) == {"har", "garch"}
+    assert _finite(board.loc[["har"]], ["mae", "qlike", "coverage_90"])
+
+
 @pytest.mark.parametrize("scaling, name", [("ewma", "mlp+split"), ("none", "mlp+split-unscaled")])
 def test_conformal_wraps_the_neural_models(tmp_path, scaling, name):
     assert main([*TINY, "--baselines", "none", "--conformal", "split", "--coverage", "0.9",
