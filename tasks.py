@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Set up a private virtual environment and run skfin's main job or its tests.
+"""Set up a private virtual environment and run skfin's main job, its tests or its docs.
 
     python3 tasks.py backtest [ARGS...]   # skfin backtest: walk-forward on bundled S&P 500 data
     python3 tasks.py test [PYTEST ARGS...]
     python3 tasks.py mutate [--max-children N] [MODULE...]   # mutation testing (mutmut)
+    python3 tasks.py docs [SPHINX ARGS...]   # the documentation site, into docs/_build/html
 
 Needs only a Python >= 3.10 on the PATH. The first call creates ``.venv`` (or
 ``$SKFIN_VENV``), installs the pinned CPU build of torch first (so no multi-GB CUDA build is
@@ -179,14 +180,35 @@ def _mutation_report(mutmut: list[str], env: dict) -> int:
     return 0
 
 
+DOCS_OUT = ROOT / "docs" / "_build"                   # docs/_build/ is ignored by git
+
+
+def docs(python: Path, argv: list[str]) -> int:
+    """Build the documentation site into ``docs/_build/html`` with warnings as errors.
+
+    Every gallery example in ``examples/`` runs (small settings, a few minutes on 2 CPU
+    cores); ``SKFIN_DOCS_QUICK=1`` skips them, as ``tests/test_docs_site.py`` does.
+    Extra arguments go to ``sphinx-build`` (``-E`` rebuilds every page).
+    """
+    cmd = [python, "-m", "sphinx", "-b", "html", "-W", "--keep-going",
+           "-d", DOCS_OUT / "doctrees", *argv, ROOT / "docs", DOCS_OUT / "html"]
+    print("+", " ".join(map(str, cmd)), flush=True)
+    code = subprocess.run([str(c) for c in cmd], cwd=ROOT, check=False).returncode
+    if code == 0:
+        print(f"open {DOCS_OUT / 'html' / 'index.html'}")
+    return code
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"backtest", "test", "mutate"}:
+    if not argv or argv[0] not in {"backtest", "test", "mutate", "docs"}:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     python = ensure_env()
     task, rest = argv[0], argv[1:]
     if task == "mutate":
         return mutate(python, rest)
+    if task == "docs":
+        return docs(python, rest)
     if task == "test":
         # --durations: the slowest tests are listed on every run, to keep the suite short
         cmd = [python, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "--durations=25",

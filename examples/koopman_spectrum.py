@@ -1,4 +1,5 @@
-"""Deep Koopman on S&P 500 realized volatility: the learned spectrum and a 60-day rollout.
+"""Deep Koopman on S&P 500 realized volatility: the learned spectrum and a 60-day rollout
+======================================================================================
 
 The series is the S&P 500's 21-day realized volatility (rolling standard deviation of daily
 log returns, annualised, in %), modelled in logs and counted in trading days. A
@@ -26,7 +27,7 @@ Two PNGs are written to ``--output``. About 30 CPU-seconds.
 
     python examples/koopman_spectrum.py [--output DIR] [--epochs 12]
 
-The net is trained by a plain torch loop here (:func:`fit`); once the estimator face
+The net is trained by a plain torch loop here (the function ``fit``); once the estimator face
 exists, ``fit`` becomes ``KoopmanForecaster(window=WINDOW, **NET, max_epochs=...)
 .fit(train, fh=range(1, HORIZON + 1))`` and the net is its ``net_.module_`` (the face
 standardises the series itself): everything after ``fit`` reads only the net.
@@ -106,7 +107,7 @@ def rollouts(net: DeepKoopman, z: np.ndarray, origins: np.ndarray) -> np.ndarray
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output", type=Path, default=Path("skfin-output"))
     parser.add_argument("--epochs", type=int, default=12)
     args = parser.parse_args()

@@ -1,4 +1,5 @@
-"""MultiTaskForecaster on a real two-asset panel: S&P 500 and NASDAQ daily log returns.
+"""MultiTaskForecaster on a real two-asset panel: S&P 500 and NASDAQ daily log returns
+===================================================================================
 
 The panel is the last ``--days`` trading days of both indices (same calendar), in percent,
 counted in trading days; ``y`` has two columns, so the net forecasts both assets at once
@@ -123,7 +124,7 @@ def plot(res: dict, path: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output", type=Path, default=Path("skfin-output"))
     parser.add_argument("--days", type=int, default=2500)
     parser.add_argument("--epochs", type=int, default=40)

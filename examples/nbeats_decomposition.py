@@ -1,4 +1,5 @@
-"""Interpretable N-BEATS: trend and seasonality stacks on two real series.
+"""Interpretable N-BEATS: trend and seasonality stacks on two real series
+======================================================================
 
 1. **Airline passengers** (log, monthly): fit on 1949-1959, forecast the 12 months of 1960
    from a 36-month window, and compare with the seasonal naive forecast (same month a
@@ -139,7 +140,7 @@ def plot(results: list[dict], path: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output", type=Path, default=Path("skfin-output"))
     parser.add_argument("--epochs", type=int, default=300,
                         help="epochs for the airline fit (the volatility fit early-stops)")

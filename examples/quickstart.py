@@ -1,4 +1,5 @@
-"""Walk-forward backtest from Python: an LSTM against naive baselines on S&P 500 returns.
+"""Walk-forward backtest from Python: an LSTM against naive baselines on S&P 500 returns
+=====================================================================================
 
 The same engine as ``skfin backtest`` (which adds the choice of data set, target and
 models on the command line), called directly:
@@ -34,7 +35,7 @@ from skfin.plotting import save_backtest_plots
 
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output", type=Path, default=Path("skfin-output"))
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1,

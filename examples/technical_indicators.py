@@ -1,4 +1,5 @@
-"""Technical indicators from real S&P 500 OHLCV data: price, RSI and MACD panels.
+"""Technical indicators from real S&P 500 OHLCV data: price, RSI and MACD panels
+=============================================================================
 
 Builds causal features with :class:`skfin.transformations.TechnicalIndicators` on the
 S&P 500 data bundled with ``arch`` and saves a three-panel chart:
@@ -78,7 +79,7 @@ def plot(ohlcv, features, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument(
         "--output-dir",
         type=Path,

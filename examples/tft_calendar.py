@@ -1,4 +1,5 @@
-"""Temporal Fusion Transformer on S&P 500 returns with calendar features known in advance.
+"""Temporal Fusion Transformer on S&P 500 returns with calendar features known in advance
+======================================================================================
 
 1. The last 2,500 daily S&P 500 log returns (in %), counted in trading days; the real
    trading dates give three covariates that are known before the day comes: day of the
@@ -100,7 +101,7 @@ def plot(parts: dict, names: list[str], window: int, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output", type=Path, default=Path("skfin-output"))
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--window", type=int, default=60)

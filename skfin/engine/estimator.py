@@ -373,9 +373,9 @@ class NeuralEstimatorMixin(ParamValidation):
     """Training and prediction shared by the sklearn and sktime faces.
 
     A face sets ``_module`` (a :mod:`skfin.nets` class) and, in ``fit``, calls
-    :meth:`_train` with a :class:`WindowDataset`; ``predict*`` call :meth:`_forward` and
-    :meth:`_quantiles`. Its ``_parameter_constraints`` are its net's and the shared ones
-    (:func:`parameter_constraints`), checked by ``_validate_params()`` as everywhere in skfin.
+    ``_train`` with a :class:`WindowDataset`; ``predict*`` call ``_forward`` and
+    ``_quantiles``. Its ``_parameter_constraints`` are its net's and the shared ones
+    (``parameter_constraints``), checked by ``_validate_params()`` as everywhere in skfin.
     """
 
     _module: type[torch.nn.Module]
@@ -692,7 +692,7 @@ class NeuralEstimatorMixin(ParamValidation):
     def residuals_(self) -> np.ndarray | None:
         """Residuals ``y - point`` ``[n, H, T]`` behind point-model intervals (else None).
 
-        Computed from the calibration windows on first read (:meth:`_calibrate`), then kept.
+        Computed from the calibration windows on first read (``_calibrate``), then kept.
         """
         try:
             pending = vars(self)["_calibration"]

@@ -164,7 +164,7 @@ def mc_dropout(module: nn.Module, seed: int) -> nn.Module:
 
     The copy shares ``module``'s parameters and buffers (only the module structure is
     copied) and is in evaluation mode, except that each dropout module is replaced by a
-    :class:`SampledDropout` drawing from one ``torch.Generator`` seeded with ``seed``, on
+    ``SampledDropout`` drawing from one ``torch.Generator`` seeded with ``seed``, on
     ``module``'s device. ``module`` itself is left as it is (no mode switch) and the process
     RNG is not used, so samplers of one net can run in several threads at once. Build a new
     sampler for each set of draws: the same ``seed`` gives the same draws. See the module

@@ -289,7 +289,7 @@ class PatchTST(nn.Module):
        concatenated and read by the shared head.
     5. De-normalisation (``revin=True``): the head's parameters are learned on the
        normalised scale of the targets and mapped back with the statistics of the **first
-       n_targets input channels** (:meth:`skfin.nets.heads._Head.denormalise`: point values
+       n_targets input channels** (``skfin.nets.heads._Head.denormalise``: point values
        and quantiles are scaled and shifted; a distribution's location is scaled and
        shifted and its scale multiplied).
 
@@ -665,7 +665,7 @@ class Autoformer(nn.Module):
       it sits after every sub-layer, so the layers progressively refine the seasonal part
       while the trend is accumulated apart.
     * **Auto-Correlation** replaces self-attention: the correlation between projected
-      queries and keys at every delay is computed by FFT (:func:`autocorrelation`), the
+      queries and keys at every delay is computed by FFT (``autocorrelation``), the
       ``int(factor * log L)`` delays with the highest mean correlation are kept, and the
       projected values rolled by those delays are summed with softmax weights (time-delay
       aggregation): ``O(L log L)`` instead of attention's ``O(L^2)``.

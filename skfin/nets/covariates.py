@@ -169,7 +169,7 @@ class Covariates(nn.Module):
 
     @property
     def auxiliary_loss(self):
-        """The wrapped net's auxiliary loss, where it has one (see :class:`SkfinNet`)."""
+        """The wrapped net's auxiliary loss, if it has one (see :class:`~skfin.engine.SkfinNet`)."""
         return self.net.auxiliary_loss
 
     def explain(self, x: Tensor, x_future: Tensor | None = None,

@@ -322,7 +322,7 @@ class LockedDropout(nn.Dropout):
 class BayesianLSTM(nn.Module):
     """LSTM with variational dropout, made to be sampled with Monte Carlo dropout.
 
-    Dropout with a time-locked mask (:class:`LockedDropout`) on the input window and on the
+    Dropout with a time-locked mask (``LockedDropout``) on the input window and on the
     output of every LSTM layer, and ordinary dropout before the head: with dropout kept on
     at prediction time (``uncertainty="mc_dropout"``, the default of its estimators), each
     forward pass is one draw from the approximate posterior over weights of Gal &

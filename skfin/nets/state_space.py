@@ -25,7 +25,7 @@ Both directions are written by hand (:class:`_SelectiveScan`): the backward pass
 adjoint recurrence run in reverse by the same scan, the scans work in place, and only the
 states ``h`` are kept between the two, because on a CPU every fresh ``[B, L, E, N]``
 tensor costs more in page faults than the arithmetic done on it.
-:func:`selective_scan_reference` is the plain loop over time.
+``selective_scan_reference`` is the plain loop over time.
 
 **S4D** (Gu, Gupta, Goel and Ré, 2022). Each channel is a diagonal complex SSM with ``N/2``
 conjugate pairs: ``A_n = -exp(log_A_real_n) + i A_imag_n`` initialised S4D-Lin
@@ -35,7 +35,7 @@ per channel (log-uniform in ``[dt_min, dt_max]``), zero-order hold ``Ā = exp(Δ
 matters). The layer is time-invariant, so it is a causal convolution with the kernel
 ``K_l = 2 Re(Σ_n C_n B̄_n Ā_n^l)``, computed in closed form (a Vandermonde product) and
 applied by FFT, zero-padded to ``2L`` so the circular convolution is the causal one;
-:func:`s4d_recurrence` is the step-by-step reference. Then the skip ``D u``, GELU, dropout and
+``s4d_recurrence`` is the step-by-step reference. Then the skip ``D u``, GELU, dropout and
 a position-wise linear layer with a GLU; layers are residual with LayerNorm after the sum
 (the paper's example model).
 
@@ -276,9 +276,9 @@ def selective_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
     D : Tensor, optional
         Skip weights ``[E]``.
     method : {"parallel", "sequential"}, default="parallel"
-        The odd-even parallel scan (the one behind :func:`linear_scan`, fused with the
+        The odd-even parallel scan (the one behind ``linear_scan``, fused with the
         construction of its inputs) or the loop over time
-        (:func:`selective_scan_reference`); they agree to rounding.
+        (``selective_scan_reference``); they agree to rounding.
 
     Returns
     -------
@@ -422,8 +422,8 @@ class Mamba(nn.Module):
     Notes
     -----
     ``features(x, method="sequential")`` runs the selective scan as a loop over time
-    (:func:`selective_scan_reference`); the default ``"parallel"`` is the odd-even scan
-    (:func:`linear_scan`). As in the reference implementation, ``A_log`` and ``D`` are
+    (``selective_scan_reference``); the default ``"parallel"`` is the odd-even scan
+    (``linear_scan``). As in the reference implementation, ``A_log`` and ``D`` are
     exempt from weight decay (named in the mixer's ``no_weight_decay``, which the engine
     reads: :class:`skfin.engine.net.SkfinNet`).
 
@@ -632,7 +632,7 @@ class S4D(nn.Module):
     Notes
     -----
     ``features(x, method="recurrence")`` runs the SSMs step by step
-    (:func:`s4d_recurrence`) instead of the FFT convolution; both agree to rounding. As in
+    (``s4d_recurrence``) instead of the FFT convolution; both agree to rounding. As in
     the paper, ``log_dt``, ``log_A_real`` and ``A_imag`` are exempt from weight decay (named in the layer's
     ``no_weight_decay``, which the engine reads); the paper also gives
     them a smaller learning rate (0.001), which here is the face's ``lr`` default anyway.

@@ -85,7 +85,7 @@ class WindowNorm(nn.Module):
         The net class to wrap (e.g. :class:`skfin.nets.LSTM`, or
         :class:`skfin.nets.Covariates`); built here with ``net_kwargs``.
     eps : float, default=1e-5
-        See :func:`window_statistics`.
+        See ``window_statistics``.
     **net_kwargs
         The wrapped net's arguments; ``n_features``, ``n_targets`` and ``output`` are read
         here too (the targets are the first ``n_targets`` channels, so
