@@ -292,6 +292,8 @@ class DeepEnsembleForecaster(_Persistence, ParamValidation, BaseForecaster):
         "requires-fh-in-fit": True,
         "X-y-must-have-same-index": True,
         "fit_is_empty": False,
+        "capability:random_state": True,
+        "capability:update": True,
     }
     _parameter_constraints = {"forecaster": [object], **_PARAMS,
                               "grid_size": [Interval(Integral, 2, None, closed="left")]}
@@ -302,8 +304,12 @@ class DeepEnsembleForecaster(_Persistence, ParamValidation, BaseForecaster):
         self.random_state = random_state
         self.grid_size = grid_size
         super().__init__()
+        # what X and y the members accept, so sktime hands the ensemble what they need
+        # (skfin forecasters reading known-future X need it contiguous up to max(fh))
         self.clone_tags(forecaster, ["capability:exogenous", "capability:missing_values",
-                                     "requires-fh-in-fit", "capability:multivariate"])
+                                     "requires-fh-in-fit", "capability:multivariate",
+                                     "capability:non_contiguous_X",
+                                     "X-y-must-have-same-index"])
 
     def _fit(self, y, X=None, fh=None):
         self._validate_params()
@@ -344,8 +350,9 @@ class DeepEnsembleForecaster(_Persistence, ParamValidation, BaseForecaster):
     def get_test_params(cls, parameter_set="default"):
         """Two tiny ensembles of skfin's MLP forecaster (sktime's suite uses short series)."""
         from skfin.forecasting import MLPForecaster
+        from skfin.registry import tiny_params
 
-        member = dict(window=3, hidden_sizes=(4,), max_epochs=1, batch_size=8)
+        member = {**tiny_params(MLPForecaster)[1], "max_epochs": 1, "batch_size": 8}
         return [
             {"forecaster": MLPForecaster(**member), "n_members": 2, "random_state": 0},
             {"forecaster": MLPForecaster(**member, output="quantile", valid_fraction=0.0),
