@@ -182,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--models", default=d["models"],
                     help="comma-separated registered architectures, 'all' or 'none'")
     bt.add_argument("--baselines", default=None,
-                    help="comma-separated baselines (naive, naive_mean, ets; garch, "
-                         "gjr_garch_t, ewma, har for realized_vol) or "
+                    help="comma-separated baselines (naive, naive_mean, ets; garch_t for "
+                         "returns; garch, gjr_garch_t, ewma, har for realized_vol) or "
                          "'none' (default: naive,naive_mean,ets for returns; naive,ets for "
                          "close; naive,ets,garch for realized_vol)")
     bt.add_argument("--horizon", type=_int_at_least(1), default=d["horizon"],

@@ -12,6 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sktime.utils.estimator_checks import check_estimator
 
 from skfin.baselines import (
+    GARCHReturnsForecaster,
     BASELINES,
     GARCHVolatilityForecaster,
     HARVolatilityForecaster,
@@ -166,7 +167,7 @@ def test_bad_inputs_say_what_to_fix():
 
 def test_make_baseline():
     assert set(BASELINES) == {"naive", "naive_mean", "ets", "garch", "gjr_garch_t", "ewma",
-                              "har"}
+                              "har", "garch_t"}
     assert make_baseline("naive").get_params()["strategy"] == "last"
     assert make_baseline("garch", target="volatility", vol_window=3).window == 3
     gjr = make_baseline("gjr_garch_t", target="volatility", vol_window=3, random_state=1)
@@ -178,6 +179,44 @@ def test_make_baseline():
         make_baseline("arima")
     with pytest.raises(ValueError, match="'garch' forecasts volatility targets"):
         make_baseline("garch", target="returns")
+    with pytest.raises(ValueError, match="'garch_t' forecasts returns targets"):
+        make_baseline("garch_t", target="volatility")
+
+
+def test_garch_t_returns_quantiles_are_the_student_t_of_archs_own_forecast():
+    """S&P 500 % returns: each step's quantile is mu + sigma_h * t_nu(q) * sqrt((nu-2)/nu),
+    with mu, nu and sigma_h from arch itself (standardised t: unit variance)."""
+    from arch import arch_model
+    from scipy.stats import t as student
+
+    close = load_sp500()["Close"].reset_index(drop=True)
+    r = (100 * np.log(close).diff()).dropna().iloc[-1500:]
+    model = make_baseline("garch_t").fit(r, fh=[1, 2, 3])
+    got = model.predict_quantiles(alpha=[0.05, 0.5, 0.95]).to_numpy()
+    res = arch_model(r.to_numpy(), mean="Constant", vol="GARCH", p=1, q=1,
+                     dist="t").fit(disp="off")
+    sigma = np.sqrt(res.forecast(horizon=3, reindex=False).variance.to_numpy()[0])
+    nu, mu = res.params["nu"], res.params["mu"]
+    levels = np.array([0.05, 0.5, 0.95])
+    want = mu + sigma[:, None] * student.ppf(levels, nu) * np.sqrt((nu - 2) / nu)
+    np.testing.assert_allclose(got, want, rtol=1e-4)
+    assert (np.diff(sigma) != 0).all()               # the steps differ: not one repeated band
+    normal = mu + sigma[:, None] * np.array([-1.6449, 0.0, 1.6449])
+    assert got[0, 2] - got[0, 0] < normal[0, 2] - normal[0, 0]   # t: narrower at 90%
+    model.update(pd.Series([0.5, -0.7], index=[r.index[-1] + 1, r.index[-1] + 2]))
+    assert model.cutoff[0] == r.index[-1] + 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("params", GARCHReturnsForecaster.get_test_params(),
+                         ids=["garch-t", "gjr-normal-zero"])
+def test_garch_returns_sktime_conformance(params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")           # sktime's random series are not returns
+        results = check_estimator(GARCHReturnsForecaster(**params), verbose=False,
+                                  tests_to_exclude=["test_doctest_examples"])
+    failed = {name: str(r)[:300] for name, r in results.items() if r != "PASSED"}
+    assert results and not failed, failed
 
 
 @pytest.mark.parametrize("params", [
