@@ -61,6 +61,24 @@ def _arch_model(returns: np.ndarray, mean: str, dist: str, seed=None, vol: str =
     return model
 
 
+def _column_of(X: pd.DataFrame, col, what: str) -> pd.Series:
+    """Column ``col`` of ``X`` (a label, or a position when no label matches), as finite
+    floats; ``what`` names it in errors (``returns_column=``, ``variance_column=``)."""
+    if isinstance(col, Integral) and not isinstance(col, bool) and col not in X.columns:
+        if not -X.shape[1] <= col < X.shape[1]:
+            raise ValueError(f"{what}_column={col} is out of range for X with "
+                             f"{X.shape[1]} column(s).")
+        column = X.iloc[:, col]
+    elif col in X.columns:
+        column = X[col]
+    else:
+        raise ValueError(f"{what}_column={col!r} is not a column of X; X has "
+                         f"{list(X.columns)}.")
+    values = pd.to_numeric(column, errors="coerce").astype(float)
+    check_finite(values.to_numpy(), f"X's {what} column", [column.name], values.index)
+    return values
+
+
 class GARCHVolatilityForecaster(ParamValidation, BaseForecaster):
     """GARCH(1,1), GJR-GARCH(1,1) or EWMA forecasts of realized volatility, from the daily
     returns in ``X``.
@@ -204,20 +222,7 @@ class GARCHVolatilityForecaster(ParamValidation, BaseForecaster):
         """The daily returns: a column of ``X``, or the proxy ``y / sqrt(window)``."""
         if X is None:
             return (y.astype(float) / np.sqrt(self.window)).rename(None)
-        col = self.returns_column
-        if isinstance(col, Integral) and not isinstance(col, bool) and col not in X.columns:
-            if not -X.shape[1] <= col < X.shape[1]:
-                raise ValueError(f"returns_column={col} is out of range for X with "
-                                 f"{X.shape[1]} column(s).")
-            r = X.iloc[:, col]
-        elif col in X.columns:
-            r = X[col]
-        else:
-            raise ValueError(f"returns_column={col!r} is not a column of X; X has "
-                             f"{list(X.columns)}.")
-        values = pd.to_numeric(r, errors="coerce").astype(float)
-        check_finite(values.to_numpy(), "X's returns column", [r.name], values.index)
-        return values
+        return _column_of(X, self.returns_column, "returns")
 
     # -- sktime hooks ----------------------------------------------------------------
     def _fit(self, y, X=None, fh=None):
@@ -583,23 +588,11 @@ class HARVolatilityForecaster(ParamValidation, BaseForecaster):
         """The per-day variance averaged by the features: ``r**2`` or ``variance_column``."""
         if self.variance_column is None or X is None:
             return self._returns_of(X, y) ** 2
-        col = self.variance_column
-        if isinstance(col, Integral) and not isinstance(col, bool) and col not in X.columns:
-            if not -X.shape[1] <= col < X.shape[1]:
-                raise ValueError(f"variance_column={col} is out of range for X with "
-                                 f"{X.shape[1]} column(s).")
-            v = X.iloc[:, col]
-        elif col in X.columns:
-            v = X[col]
-        else:
-            raise ValueError(f"variance_column={col!r} is not a column of X; X has "
-                             f"{list(X.columns)}.")
-        values = pd.to_numeric(v, errors="coerce").astype(float)
-        check_finite(values.to_numpy(), "X's variance column", [v.name], values.index)
+        values = _column_of(X, self.variance_column, "variance")
         if (values < 0).any():
             where = values.index[int(np.argmax((values < 0).to_numpy()))]
-            raise ValueError(f"X's variance column {v.name!r} is negative at {where!r}; a "
-                             "variance cannot be. Check the column.")
+            raise ValueError(f"X's variance column {values.name!r} is negative at {where!r}; "
+                             "a variance cannot be. Check the column.")
         return values
 
     # -- sktime hooks ----------------------------------------------------------------

@@ -31,7 +31,7 @@ from sklearn import get_config
 from sklearn.base import BaseEstimator as _SklearnBaseEstimator
 from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from sktime.transformations.base import BaseTransformer
 
 from skfin._checks import Described
@@ -220,6 +220,23 @@ class _SeriesTransformer(TransformerMixin, BaseTransformer, _SklearnBaseEstimato
             ensure_all_finite="allow-nan",
             ensure_2d=True,
         )
+
+    def _check_input_features(self, input_features) -> None:
+        """``get_feature_names_out``'s check of ``input_features`` against the fitted
+        columns, with scikit-learn's messages (transformers whose outputs are new columns)."""
+        check_is_fitted(self)
+        if input_features is None:
+            return
+        input_features = np.asarray(input_features, dtype=object)
+        if len(input_features) != self.n_features_in_:
+            raise ValueError(
+                f"input_features should have length equal to number of features "
+                f"({self.n_features_in_}), got {len(input_features)}"
+            )
+        if hasattr(self, "feature_names_in_") and not np.array_equal(
+            input_features, self.feature_names_in_
+        ):
+            raise ValueError("input_features is not equal to feature_names_in_")
 
     def _keep_feature_info(self):
         return {

@@ -20,7 +20,6 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 
 from skfin.transformations._base import (
     _as_windows,
@@ -622,18 +621,7 @@ class TechnicalIndicators(_SeriesTransformer):
         feature_names_out : ndarray of str objects
             Indicator names such as ``sma_20`` and ``rsi_14``, in output order.
         """
-        check_is_fitted(self)
-        if input_features is not None:
-            input_features = np.asarray(input_features, dtype=object)
-            if len(input_features) != self.n_features_in_:
-                raise ValueError(
-                    f"input_features should have length equal to number of features "
-                    f"({self.n_features_in_}), got {len(input_features)}"
-                )
-            if hasattr(self, "feature_names_in_") and not np.array_equal(
-                input_features, self.feature_names_in_
-            ):
-                raise ValueError("input_features is not equal to feature_names_in_")
+        self._check_input_features(input_features)
         return np.asarray([name for name, *_ in self._spec()], dtype=object)
 
     @classmethod

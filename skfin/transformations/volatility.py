@@ -23,7 +23,6 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from skfin._checks import Described
 from skfin.transformations._base import (
@@ -829,18 +828,7 @@ class HARFeatures(_SeriesTransformer):
         feature_names_out : ndarray of str objects
             ``rv_n`` (or ``log_rv_n``) for each window, in order.
         """
-        check_is_fitted(self)
-        if input_features is not None:
-            input_features = np.asarray(input_features, dtype=object)
-            if len(input_features) != self.n_features_in_:
-                raise ValueError(
-                    f"input_features should have length equal to number of features "
-                    f"({self.n_features_in_}), got {len(input_features)}"
-                )
-            if hasattr(self, "feature_names_in_") and not np.array_equal(
-                input_features, self.feature_names_in_
-            ):
-                raise ValueError("input_features is not equal to feature_names_in_")
+        self._check_input_features(input_features)
         return np.asarray([name for name, *_ in self._spec()], dtype=object)
 
     @classmethod
