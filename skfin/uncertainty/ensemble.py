@@ -86,9 +86,15 @@ def _mixture(members, quantiles_at, levels, grid_size: int) -> np.ndarray:
     """Mixture quantiles ``[..., len(levels)]``; ``quantiles_at(member, grid) -> [..., M]``."""
     ranges = [_grid_range(m) for m in members]
     span = (max(r[0] for r in ranges), min(r[1] for r in ranges))
-    return mixture_quantiles(lambda grid: np.stack([quantiles_at(m, list(grid))
-                                                    for m in members]),
-                             levels, grid_size=grid_size, grid_range=span)
+
+    def components(grid):
+        # a quantile head's range clips the grid's ends to repeated levels, and sktime
+        # refuses repeated alphas: ask each member once per distinct level
+        distinct, position = np.unique(grid, return_inverse=True)
+        values = np.stack([quantiles_at(m, [float(a) for a in distinct]) for m in members])
+        return values[..., position]
+
+    return mixture_quantiles(components, levels, grid_size=grid_size, grid_range=span)
 
 
 class DeepEnsembleRegressor(_Persistence, MetaEstimatorMixin, RegressorMixin, BaseEstimator):

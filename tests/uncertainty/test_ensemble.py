@@ -81,6 +81,19 @@ def test_a_quantile_member_mixes_within_its_learned_range(returns_xy):
     assert q.shape == (5, 2) and (q.iloc[:, 1] > q.iloc[:, 0]).all()
 
 
+def test_a_quantile_forecaster_mixes_within_its_learned_range(sp500_returns):
+    """The grid clipped to the head's 0.05..0.95 repeats its end levels; sktime refuses
+    repeated alphas, so each member is asked once per distinct level."""
+    member = MLPForecaster(window=10, max_epochs=2, output="quantile",
+                           quantiles=(0.05, 0.5, 0.95))
+    ens = DeepEnsembleForecaster(member, n_members=2, random_state=0).fit(
+        sp500_returns.iloc[-400:], fh=[1, 2])
+    q = ens.predict_quantiles(alpha=[0.05, 0.5, 0.95]).to_numpy()
+    members = np.stack([m.predict_quantiles(alpha=[0.05, 0.5, 0.95]).to_numpy()
+                        for m in ens.forecasters_])
+    assert (q >= members.min(axis=0) - 1e-9).all() and (q <= members.max(axis=0) + 1e-9).all()
+
+
 def test_an_estimator_without_random_state_is_refused(returns_xy):
     X, y = returns_xy
     with pytest.raises(ValueError, match="LinearRegression has no random_state parameter, so its members "
