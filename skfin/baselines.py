@@ -61,6 +61,18 @@ def _arch_model(returns: np.ndarray, mean: str, dist: str, seed=None, vol: str =
     return model
 
 
+def _fit_arch(owner, returns: np.ndarray, mean: str) -> pd.Series:
+    """Fit ``owner``'s GARCH-family model (its ``dist``, ``vol``, ``tol``) to ``returns``;
+    the fitted parameters. Both GARCH baselines estimate through here."""
+    if len(returns) < 10:
+        raise ValueError(
+            f"{type(owner).__name__} needs at least 10 returns to estimate a GARCH(1,1); "
+            f"got {len(returns)}."
+        )
+    return _arch_model(returns, mean, owner.dist, vol=owner.vol).fit(
+        disp="off", show_warning=False, tol=owner.tol).params
+
+
 def _column_of(X: pd.DataFrame, col, what: str) -> pd.Series:
     """Column ``col`` of ``X`` (a label, or a position when no label matches), as finite
     floats; ``what`` names it in errors (``returns_column=``, ``variance_column=``)."""
@@ -253,15 +265,7 @@ class GARCHVolatilityForecaster(ParamValidation, BaseForecaster):
         return self
 
     def _estimate(self) -> None:
-        r = self._returns.to_numpy()
-        if len(r) < 10:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 10 returns to estimate a GARCH(1,1); "
-                f"got {len(r)}."
-            )
-        result = _arch_model(r, self._mean(), self.dist, vol=self.vol).fit(
-            disp="off", show_warning=False, tol=self.tol)
-        self.params_ = result.params
+        self.params_ = _fit_arch(self, self._returns.to_numpy(), self._mean())
 
     def _mean(self) -> str:
         return self.mean if self.uses_returns_ else "Zero"
@@ -411,12 +415,7 @@ class GARCHReturnsForecaster(ParamValidation, BaseForecaster):
     def _estimate(self) -> None:
         r = self._returns.to_numpy()
         check_finite(r, "y", [self._name], self._returns.index)
-        if len(r) < 10:
-            raise ValueError(f"{type(self).__name__} needs at least 10 returns to estimate a "
-                             f"GARCH(1,1); got {len(r)}.")
-        result = _arch_model(r, self.mean, self.dist, vol=self.vol).fit(
-            disp="off", show_warning=False, tol=self.tol)
-        self.params_ = result.params
+        self.params_ = _fit_arch(self, r, self.mean)
 
     _steps = GARCHVolatilityForecaster._steps
 
