@@ -532,9 +532,10 @@ class MLPForecaster(NeuralForecaster):
                  output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -570,9 +571,10 @@ class LSTMForecaster(NeuralForecaster):
                  uncertainty="head", n_draws=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
-                 mixed_precision=False, device="auto", random_state=None, verbose=0,
+                 mixed_precision="auto", device="auto", random_state=None, verbose=0,
                  update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -605,9 +607,10 @@ class GRUForecaster(NeuralForecaster):
                  uncertainty="head", n_draws=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
-                 mixed_precision=False, device="auto", random_state=None, verbose=0,
+                 mixed_precision="auto", device="auto", random_state=None, verbose=0,
                  update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -642,9 +645,10 @@ class AttentionLSTMForecaster(NeuralForecaster):
                  bidirectional=False, output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -679,9 +683,10 @@ class ResidualLSTMForecaster(NeuralForecaster):
                  output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -726,9 +731,10 @@ class BayesianLSTMForecaster(NeuralForecaster):
                  output="gaussian", quantiles=None,
                  uncertainty="mc_dropout", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=3e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -761,9 +767,10 @@ class CNNLSTMForecaster(NeuralForecaster):
                  num_layers=1, dropout=0.1, output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -800,9 +807,10 @@ class TCNForecaster(NeuralForecaster):
                  weight_norm=True, output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -836,9 +844,10 @@ class WaveNetForecaster(NeuralForecaster):
                  dropout=0.1, output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -879,9 +888,10 @@ class TransformerForecaster(NeuralForecaster):
                  dropout=0.1, norm="pre", readout="last", causal=False, output="point",
                  quantiles=None, uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -924,9 +934,10 @@ class PatchTSTForecaster(NeuralForecaster):
                  revin_affine=True, output="point", quantiles=None, uncertainty="head",
                  n_draws=50, loss=None, max_epochs=100, batch_size=64, lr=1e-3,
                  weight_decay=1e-2, grad_clip=1.0, lr_schedule=None, valid_fraction=0.2,
-                 patience=10, mixed_precision=False, device="auto", random_state=None,
+                 patience=10, mixed_precision="auto", device="auto", random_state=None,
                  verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -968,9 +979,10 @@ class AutoformerForecaster(NeuralForecaster):
                  dim_feedforward=64, moving_avg=25, factor=1.0, dropout=0.1, output="point",
                  quantiles=None, uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1016,9 +1028,10 @@ class NBEATSForecaster(NeuralForecaster):
                  hidden_size=64, degree=2, harmonics=None, share_weights=None, dropout=0.0,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1061,9 +1074,10 @@ class MultiTaskForecaster(NeuralForecaster):
                  vol_weight=0.1, confidence_weight=0.1, output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1118,9 +1132,10 @@ class TFTForecaster(NeuralForecaster):
     def __init__(self, *, window=16, hidden_size=16, n_heads=4, num_layers=1, dropout=0.1,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1158,9 +1173,10 @@ class MambaForecaster(NeuralForecaster):
                  dt_rank=None, dt_min=0.001, dt_max=0.1, dropout=0.1,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1198,9 +1214,10 @@ class S4DForecaster(NeuralForecaster):
                  dt_max=0.1, init="lin", dropout=0.1,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1239,9 +1256,10 @@ class DeepKoopmanForecaster(NeuralForecaster):
                  prediction_weight=1.0,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1288,9 +1306,10 @@ class NeuralODEForecaster(NeuralForecaster):
                  atol=1e-4, step_size=0.5, adjoint=False,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1339,7 +1358,8 @@ class NeuralCDEForecaster(NeuralForecaster):
                  solver="rk4", rtol=1e-3, atol=1e-4, step_size=0.5, adjoint=False,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
-                 future_X="all"):
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())

@@ -43,7 +43,7 @@ import tempfile
 import warnings
 import zipfile
 import zlib
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 import pandas as pd
@@ -429,6 +429,7 @@ _ENCODERS = [
     ("frame", lambda v: isinstance(v, pd.DataFrame), _frame),
     ("offset", lambda v: isinstance(v, pd.DateOffset), _offset),
     ("timestamp", lambda v: isinstance(v, (pd.Timestamp, pd.Timedelta, pd.Period)), _timestamp),
+    ("path", lambda v: isinstance(v, PurePath), lambda w, v, p: {"value": str(v)}),
     ("horizon", _is_horizon, _horizon),
     ("enum", lambda v: isinstance(v, enum.Enum), _enum),
     ("class", inspect.isclass, _class),
@@ -693,6 +694,7 @@ _DECODERS = {
     "frame": _dec_frame,
     "offset": lambda r, n: _decode_offset(n),
     "timestamp": _dec_timestamp,
+    "path": lambda r, n: Path(n["value"]),
     "horizon": _dec_horizon,
     "enum": _dec_enum,
     "class": _dec_class,

@@ -691,8 +691,9 @@ class MLPRegressor(NeuralRegressor):
                  output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
+                 random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -736,8 +737,9 @@ class LSTMRegressor(NeuralRegressor):
                  uncertainty="head", n_draws=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
-                 mixed_precision=False, device="auto", random_state=None, verbose=0,
-                 missing="ffill", warm_start=False):
+                 mixed_precision="auto", device="auto", random_state=None, verbose=0,
+                 missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -775,8 +777,9 @@ class GRURegressor(NeuralRegressor):
                  uncertainty="head", n_draws=50,
                  loss=None, max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
-                 mixed_precision=False, device="auto", random_state=None, verbose=0,
-                 missing="ffill", warm_start=False):
+                 mixed_precision="auto", device="auto", random_state=None, verbose=0,
+                 missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -823,8 +826,9 @@ class AttentionLSTMRegressor(NeuralRegressor):
                  bidirectional=False, output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -862,8 +866,9 @@ class ResidualLSTMRegressor(NeuralRegressor):
                  output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
+                 random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -915,8 +920,9 @@ class BayesianLSTMRegressor(NeuralRegressor):
                  output="gaussian", quantiles=None,
                  uncertainty="mc_dropout", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=3e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
+                 random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -955,8 +961,9 @@ class CNNLSTMRegressor(NeuralRegressor):
                  num_layers=1, dropout=0.1, output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1003,8 +1010,9 @@ class TCNRegressor(NeuralRegressor):
                  weight_norm=True, output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
+                 random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1048,8 +1056,9 @@ class WaveNetRegressor(NeuralRegressor):
                  dropout=0.1, output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
+                 random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1093,8 +1102,9 @@ class TransformerRegressor(NeuralRegressor):
                  dropout=0.1, norm="pre", readout="last", causal=False, output="point",
                  quantiles=None, uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
+                 random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1146,8 +1156,9 @@ class PatchTSTRegressor(NeuralRegressor):
                  revin_affine=True, output="point", quantiles=None, uncertainty="head",
                  n_draws=50, loss=None, max_epochs=100, batch_size=64, lr=1e-3,
                  weight_decay=1e-2, grad_clip=1.0, lr_schedule=None, valid_fraction=0.2,
-                 patience=10, mixed_precision=False, device="auto", random_state=None,
-                 verbose=0, missing="ffill", warm_start=False):
+                 patience=10, mixed_precision="auto", device="auto", random_state=None,
+                 verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1204,8 +1215,9 @@ class AutoformerRegressor(NeuralRegressor):
                  dim_feedforward=64, moving_avg=25, factor=1.0, dropout=0.1, output="point",
                  quantiles=None, uncertainty="head", n_draws=50, loss=None, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
+                 random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
     def __sklearn_tags__(self):
@@ -1283,8 +1295,9 @@ class NBEATSRegressor(NeuralRegressor):
                  hidden_size=64, degree=2, harmonics=None, share_weights=None, dropout=0.0,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1332,8 +1345,9 @@ class MultiTaskRegressor(NeuralRegressor):
                  vol_weight=0.1, confidence_weight=0.1, output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
+                 random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1390,8 +1404,9 @@ class TFTRegressor(NeuralRegressor):
     def __init__(self, *, window=16, hidden_size=16, n_heads=4, num_layers=1, dropout=0.1,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1434,8 +1449,9 @@ class MambaRegressor(NeuralRegressor):
                  dt_rank=None, dt_min=0.001, dt_max=0.1, dropout=0.1,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1478,8 +1494,9 @@ class S4DRegressor(NeuralRegressor):
                  dt_max=0.1, init="lin", dropout=0.1,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1539,8 +1556,9 @@ class DeepKoopmanRegressor(NeuralRegressor):
                  prediction_weight=1.0,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1588,8 +1606,9 @@ class NeuralODERegressor(NeuralRegressor):
                  atol=1e-4, step_size=0.5, adjoint=False,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -1637,6 +1656,7 @@ class NeuralCDERegressor(NeuralRegressor):
                  solver="rk4", rtol=1e-3, atol=1e-4, step_size=0.5, adjoint=False,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
-                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision=False,
-                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())

@@ -81,8 +81,9 @@ class LinearRegressor(NeuralRegressor):
     def __init__(self, *, window=8, dropout=0.1, shrink=1.0, output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, missing="ffill", warm_start=False):
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
+                 random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 
@@ -111,8 +112,9 @@ class LinearForecaster(NeuralForecaster):
     def __init__(self, *, window=8, dropout=0.1, shrink=1.0, output="point", quantiles=None,
                  uncertainty="head", n_draws=50, loss=None, max_epochs=100, batch_size=64,
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
-                 valid_fraction=0.2, patience=10, mixed_precision=False, device="auto",
-                 random_state=None, verbose=0, update_epochs=2, standardize=True, future_X="all"):
+                 valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
+                 random_state=None, verbose=0, update_epochs=2, standardize=True, future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None):
         self._init(locals())
 
 

@@ -485,3 +485,19 @@ def test_deploying_guide_runs(tmp_path, monkeypatch):
         warnings.simplefilter("ignore", FutureWarning)
         for number, block in enumerate(blocks, start=1):
             exec(compile(block, f"deploying.md (python block {number})", "exec"), namespace)
+
+
+def test_a_path_valued_parameter_round_trips(tmp_path):
+    """``checkpoint_dir=Path(...)`` (any path-like parameter) is saved and comes back a Path."""
+    from pathlib import Path
+
+    from skfin.regressors import MLPRegressor
+
+    r = 100 * np.log(load_sp500()["Close"]).diff().dropna().iloc[-120:]
+    X, y = r.iloc[:-1].to_frame("r"), r.shift(-1).iloc[:-1]
+    model = MLPRegressor(window=4, max_epochs=1, random_state=0,
+                         checkpoint_dir=tmp_path / "ckpt").fit(X, y)
+    loaded = skfin.load(model.save(tmp_path / "m.zip"))
+    assert loaded.checkpoint_dir == tmp_path / "ckpt"
+    assert isinstance(loaded.checkpoint_dir, Path)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

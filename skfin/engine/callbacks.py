@@ -1,19 +1,34 @@
-"""Callbacks the engine adds to skorch's: divergence guard, epoch progress bar, LR warm-up.
+"""Callbacks the engine adds to skorch's: divergence guard, epoch progress bar, LR warm-up,
+resumable checkpoints.
 
 skorch already provides early stopping, gradient clipping and LR scheduling; what is here
 is what it lacks: stopping with an error (and the best weights restored) when the loss
-becomes non-finite, a tqdm bar over epochs, and a picklable warm-up + cosine LR factor.
+becomes non-finite, a tqdm bar over epochs, a picklable warm-up + cosine LR factor, and a
+checkpoint that resumes an interrupted fit to the very weights of an uninterrupted one
+(skorch's ``Checkpoint`` and ``LoadInitState`` save the weights, optimizer and history
+with pickle, but not the callbacks' state nor the RNG states that the rest of the fit
+draws from, and ``LoadInitState`` would restart the epoch count at ``max_epochs``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import math
+import os
+import tempfile
+import warnings
 from copy import deepcopy
+from pathlib import Path
 
 import numpy as np
-from skorch.callbacks import Callback, EarlyStopping
+import torch
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from skorch.history import History
 
-__all__ = ["TrainingDivergedError", "DivergenceGuard", "EpochProgressBar", "WarmupCosine"]
+__all__ = ["TrainingDivergedError", "DivergenceGuard", "EpochProgressBar", "WarmupCosine",
+           "TrainingCheckpoint"]
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -109,3 +124,271 @@ class WarmupCosine:
             return (step + 1) / self.warmup
         progress = (step - self.warmup) / max(1, self.total - self.warmup)
         return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+_CHECKPOINT_FORMAT = "skfin-checkpoint"
+_CHECKPOINT_VERSION = 1
+
+
+def data_fingerprint(dataset) -> str:
+    """A SHA-256 of the tensors a fit trains on (values, shapes and dtypes).
+
+    For a :class:`~skfin.engine.data.WindowDataset`: its features, window ends, window
+    length, targets and their offsets, known-future covariates, time steps and sample
+    weights; for anything else, the tensors and arrays it is or holds.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.engine.data import WindowDataset
+    >>> close = torch.tensor(load_sp500()["Close"].to_numpy()[:, None], dtype=torch.float32)
+    >>> a = WindowDataset(close, torch.arange(59, 5026), 60, close, torch.arange(1, 6))
+    >>> b = WindowDataset(close, torch.arange(59, 5025), 60, close, torch.arange(1, 6))
+    >>> same = data_fingerprint(a) == data_fingerprint(a.subset(torch.arange(len(a))))
+    >>> same, data_fingerprint(a) == data_fingerprint(b)
+    (True, False)
+    """
+    from skfin.engine.data import WindowDataset
+
+    digest = hashlib.sha256()
+
+    def add(name, value):
+        digest.update(name.encode())
+        if value is None:
+            digest.update(b"none")
+        elif isinstance(value, (torch.Tensor, np.ndarray)):
+            array = (value.detach().cpu().contiguous().numpy() if isinstance(value, torch.Tensor)
+                     else np.ascontiguousarray(value))
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.tobytes())
+        elif isinstance(value, dict):
+            for key in sorted(value):
+                add(f"{name}.{key}", value[key])
+        else:
+            digest.update(repr(value).encode())
+
+    if isinstance(dataset, WindowDataset):
+        for name in ("features", "ends", "window", "targets", "target_offsets", "future",
+                     "weights", "dt"):
+            add(name, getattr(dataset, name))
+    else:
+        add("X", dataset)
+    return digest.hexdigest()
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``target``, then rename it over ``target``.
+
+    A crash before the rename leaves ``target`` as it was (and no temporary file), as
+    :func:`skfin.persistence.save` does.
+    """
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as raw:
+            raw.write(data)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _encode(tree: dict, name: str) -> bytes:
+    """``tree`` as safetensors bytes: tensors as tensors, the rest as JSON metadata."""
+    from safetensors.torch import save
+
+    from skfin.persistence import _Writer
+
+    writer = _Writer()
+    node = writer.encode(tree, name)
+    return save(writer.tensors, metadata={_CHECKPOINT_FORMAT: json.dumps(node, allow_nan=False)})
+
+
+def read_checkpoint(path) -> dict:
+    """The state saved in a checkpoint file of :class:`TrainingCheckpoint` (no unpickling).
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``last.safetensors`` or ``best.safetensors`` in a ``checkpoint_dir``.
+
+    Returns
+    -------
+    dict
+        ``last``: ``format``, ``version``, ``config``, ``data``, ``finished``, ``epoch``,
+        ``module`` (the weights), ``optimizer``, ``history``, ``callbacks`` and ``rng``.
+        ``best``: ``epoch``, ``monitor``, ``score`` and ``module``.
+    """
+    from safetensors import safe_open
+
+    from skfin.persistence import _Reader
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata() or {}
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    if _CHECKPOINT_FORMAT not in metadata:
+        raise ValueError(f"{str(path)!r} is not a skfin training checkpoint.")
+    return _Reader(tensors, device=None).decode(json.loads(metadata[_CHECKPOINT_FORMAT]))
+
+
+class TrainingCheckpoint(Callback):
+    """Write the training state after every epoch; resume an interrupted fit from it.
+
+    After each epoch of a fit, ``last.safetensors`` in ``dirname`` gets everything the
+    rest of the fit depends on: the weights, the optimizer's state, the history, the state
+    of early stopping (counters, best score and best weights) and of the LR schedule, and
+    the RNG states (:meth:`skfin.engine.SkfinNet.training_rng_states`: the shuffling and
+    augmentation generators, the torch RNG behind dropout). When the monitored loss
+    (``valid_loss``, else ``train_loss``) is the lowest so far, ``best.safetensors`` gets
+    the weights. Both are safetensors files (tensors, plus JSON metadata; nothing is
+    pickled), written to a temporary file and renamed, so an interruption mid-write leaves
+    the previous file whole. Only fits from scratch (:meth:`skfin.engine.SkfinNet.fit`) are
+    checkpointed; ``partial_fit`` and warm starts are not.
+
+    At the start of a fit, a ``last.safetensors`` of an unfinished fit with the same
+    ``config`` on the same data (``data_fingerprint``) is loaded, and the engine runs
+    only the epochs left: the fit ends with the weights an uninterrupted fit would have
+    (bit for bit on the CPU). A checkpoint of another configuration or other data is not
+    used: a warning says what differs and the fit starts from scratch, overwriting it. A
+    finished fit's checkpoint (all epochs run, or early stopping triggered) is not resumed
+    either: fitting again starts anew.
+
+    Parameters
+    ----------
+    dirname : str or path-like
+        The directory (created if needed).
+    config : str, default=""
+        A fingerprint of the settings that shape training; a checkpoint resumes only a fit
+        with the same.
+    """
+
+    def __init__(self, dirname, config: str = ""):
+        self.dirname = dirname
+        self.config = config
+
+    @property
+    def last_path(self) -> Path:
+        return Path(self.dirname) / "last.safetensors"
+
+    @property
+    def best_path(self) -> Path:
+        return Path(self.dirname) / "best.safetensors"
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.active_ = bool(getattr(net, "_fresh_fit", False))
+        self.written_ = 0
+        if not self.active_:
+            return
+        Path(self.dirname).mkdir(parents=True, exist_ok=True)
+        self.data_ = data_fingerprint(X if y is None else {"X": X, "y": y})
+        if not self.last_path.exists():
+            return
+        try:
+            state = read_checkpoint(self.last_path)
+        except Exception as exc:                   # unreadable: say so, and start anew
+            warnings.warn(f"Could not read the checkpoint {str(self.last_path)!r} ({exc}); "
+                          "training from scratch and overwriting it.", UserWarning, stacklevel=2)
+            return
+        if state.get("version") != _CHECKPOINT_VERSION or state.get("finished", True):
+            return
+        differs = [what for what, key, mine in (("configuration", "config", self.config),
+                                                ("training data", "data", self.data_))
+                   if state.get(key) != mine]
+        if differs:
+            warnings.warn(
+                f"The checkpoint in {str(self.dirname)!r} is of a fit with another "
+                f"{' and other '.join(differs)}, so it is not resumed: training from scratch "
+                "and overwriting it. Use another checkpoint_dir to keep it.",
+                UserWarning, stacklevel=2,
+            )
+            return
+        self._restore(net, state)
+
+    def on_epoch_end(self, net, **kwargs):
+        if not getattr(self, "active_", False):
+            return
+        self._write_last(net, finished=False)
+        self.written_ = len(net.history)
+        row = net.history[-1]
+        monitor = "valid_loss" if "valid_loss" in row else "train_loss"
+        score = row.get(monitor)
+        scores = [r.get(monitor) for r in net.history[:-1]]
+        scores = [s for s in scores if s is not None and np.isfinite(s)]
+        if score is not None and np.isfinite(score) and all(score <= s for s in scores):
+            _atomic_write(self.best_path, _encode(
+                {"format": _CHECKPOINT_FORMAT, "version": _CHECKPOINT_VERSION,
+                 "epoch": len(net.history), "monitor": monitor, "score": float(score),
+                 "module": dict(net.module_.state_dict())}, "best"))
+
+    def on_train_end(self, net, **kwargs):
+        if not getattr(self, "active_", False):
+            return
+        stopped = any(isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
+                      for _, cb in net.callbacks_)
+        ran_all = self.written_ == len(net.history) >= net.max_epochs
+        if stopped or ran_all:
+            self._write_last(net, finished=True)
+
+    # -- state ----------------------------------------------------------------------
+    def _write_last(self, net, *, finished: bool) -> None:
+        callbacks = {}
+        for name, cb in net.callbacks_:
+            if isinstance(cb, EarlyStopping):
+                callbacks[name] = {
+                    "misses_": int(cb.misses_), "best_epoch_": int(cb.best_epoch_),
+                    "dynamic_threshold_": float(cb.dynamic_threshold_),
+                    "best_model_weights_": None if cb.best_model_weights_ is None
+                    else dict(cb.best_model_weights_)}
+            elif isinstance(cb, LRScheduler) and getattr(cb, "lr_scheduler_", None) is not None:
+                callbacks[name] = {"lr_scheduler_": {
+                                       k: v for k, v in cb.lr_scheduler_.state_dict().items()
+                                       if not callable(v)},
+                                   "batch_idx_": int(getattr(cb, "batch_idx_", 0))}
+        tree = {"format": _CHECKPOINT_FORMAT, "version": _CHECKPOINT_VERSION,
+                "config": self.config, "data": self.data_, "finished": finished,
+                "epoch": len(net.history), "module": dict(net.module_.state_dict()),
+                "optimizer": net.optimizer_.state_dict(),
+                "history": [dict(row) for row in net.history],
+                "callbacks": callbacks, "rng": net.training_rng_states()}
+        _atomic_write(self.last_path, _encode(tree, "last"))
+
+    def _restore(self, net, state: dict) -> None:
+        device = net.device
+        net.module_.load_state_dict(state["module"])
+        net.optimizer_.load_state_dict(state["optimizer"])
+        net.history = History(state["history"])
+        for name, cb in net.callbacks_:
+            saved = state["callbacks"].get(name)
+            if saved is None:
+                continue
+            if isinstance(cb, EarlyStopping):
+                weights = saved["best_model_weights_"]
+                cb.misses_ = saved["misses_"]
+                cb.best_epoch_ = saved["best_epoch_"]
+                cb.dynamic_threshold_ = saved["dynamic_threshold_"]
+                cb.best_model_weights_ = None if weights is None else {
+                    k: v.to(device) for k, v in weights.items()}
+            elif isinstance(cb, LRScheduler):
+                cb.lr_scheduler_.load_state_dict(saved["lr_scheduler_"])
+                cb.batch_idx_ = saved["batch_idx_"]
+        net.resume_rng_states(state["rng"])
+        net._resumed = True
+        self.written_ = len(net.history)
+
+
+
+def config_fingerprint(config: dict) -> str:
+    """A SHA-256 of a fit's settings ``{name: value}`` (through their ``repr``), for
+    :class:`TrainingCheckpoint`'s ``config``.
+
+    Examples
+    --------
+    >>> config_fingerprint({"lr": 1e-3, "window": 20}) == config_fingerprint(
+    ...     {"window": 20, "lr": 0.001})
+    True
+    """
+    items = sorted((str(k), repr(v)) for k, v in config.items())
+    return hashlib.sha256(repr(items).encode()).hexdigest()

@@ -9,6 +9,7 @@ settings here, in :meth:`NeuralEstimatorMixin._build_engine`, and nowhere else.
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import warnings
 from numbers import Integral, Real
@@ -24,7 +25,9 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
-from skfin.engine.callbacks import DivergenceGuard, EpochProgressBar, TrainingDivergedError, WarmupCosine
+from skfin.engine.augment import check_augment
+from skfin.engine.callbacks import (DivergenceGuard, EpochProgressBar, TrainingCheckpoint,
+                                    TrainingDivergedError, WarmupCosine, config_fingerprint)
 from skfin.engine.data import TimeOrderedSplit, WindowDataset
 from skfin.engine.device import resolve_device
 from skfin.engine.net import SkfinNet
@@ -66,7 +69,7 @@ PARAMETER_CONSTRAINTS = {
     "lr_schedule": [StrOptions({"cosine", "plateau", "onecycle"}), None],
     "valid_fraction": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
     "patience": [Interval(Integral, 1, None, closed="left"), None],
-    "mixed_precision": ["boolean"],
+    "mixed_precision": ["boolean", StrOptions({"auto"})],
     "device": [str],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
@@ -75,6 +78,9 @@ PARAMETER_CONSTRAINTS = {
     "missing": [StrOptions({"ffill", "raise", "keep"})],
     "warm_start": ["boolean"],
     "future_X": [StrOptions({"all"}), list, tuple, None],
+    "augment": [str, list, tuple, dict, None],
+    "accumulate": [Interval(Integral, 1, None, closed="left")],
+    "checkpoint_dir": [str, os.PathLike, None],
 }
 
 COMMON_PARAMS_DOC = """\
@@ -122,8 +128,11 @@ COMMON_PARAMS_DOC = """\
     patience : int or None, default=10
         Epochs without improvement before stopping; the best weights are restored.
         None trains for ``max_epochs``.
-    mixed_precision : bool, default=False
-        bf16 autocast on CUDA; ignored (with a warning) on other devices.
+    mixed_precision : bool or "auto", default="auto"
+        bf16 autocast of the forward passes. "auto" turns it on where it pays and is
+        safe: on a CUDA device that supports bf16 (Ampere and later), and never on the
+        CPU or MPS. True asks for it (a warning and float32 off CUDA); False keeps
+        float32 everywhere. Outputs, losses and the weights stay in float32.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
         Where to train and predict; "auto" picks CUDA, then MPS, then the CPU.
         Predictions always come back as numpy on the CPU.
@@ -131,7 +140,39 @@ COMMON_PARAMS_DOC = """\
         Seeds initialisation, dropout and shuffling; an int makes CPU fits bit-for-bit
         repeatable.
     verbose : int, default=0
-        0 is silent; 1 shows a progress bar over epochs; 2 also prints skorch's epoch table."""
+        0 is silent; 1 shows a progress bar over epochs; 2 also prints skorch's epoch table.
+    augment : str, list of str, dict or None, default=None
+        Data augmentation of the training batches, off by default: "jitter" (Gaussian
+        noise, 0.05 of each feature's std), "scaling" (one N(1, 0.1²) factor per window
+        and feature), "magnitude_warp" (a smooth random curve around 1, std 0.2),
+        "window_slice" (crop 10% and stretch back), "mixup" (convex combinations of pairs
+        of samples, inputs and targets, Beta(0.2, 0.2) weights); several in a list, or a
+        dict of name to strength. Validation, calibration and prediction windows are never
+        augmented; known-future covariates are mixed by mixup only. Seeded by
+        ``random_state`` (fits repeat bit for bit on the CPU). What each does and where
+        it comes from: :mod:`skfin.engine.augment`.
+    accumulate : int, default=1
+        Gradient accumulation: the gradients of ``accumulate`` consecutive batches are
+        summed (each batch weighted by its size, or its total sample weight) and averaged
+        before one optimizer step, clipped as a whole by ``grad_clip``; the last group of
+        an epoch may be shorter and still steps. ``batch_size=b, accumulate=k`` trains like
+        ``batch_size=k*b`` (the same samples in each step, up to float rounding) in the
+        memory of a batch of ``b``.
+    checkpoint_dir : str, path-like or None, default=None
+        Directory (created if needed) where every epoch of ``fit`` writes the training
+        state to ``last.safetensors`` (weights, optimizer, history, early-stopping and LR
+        schedule state, RNG states) and, when the monitored loss is the lowest so far, the
+        weights to ``best.safetensors``, each atomically (temporary file, then rename). A
+        ``fit`` whose directory holds an interrupted fit (e.g. by Ctrl-C) of the same
+        configuration on the same data resumes it and ends with the weights an
+        uninterrupted fit would have (bit for bit on the CPU). Same configuration: every
+        hyperparameter but ``device``, ``verbose``, ``checkpoint_dir`` and those of
+        prediction and ``update``; ``max_epochs`` only with a "cosine" or "onecycle"
+        schedule (so a resumed fit may be given more epochs); ``random_state`` only when
+        an int. Another configuration or other data: a warning, and the fit starts
+        afresh, overwriting the checkpoint. A finished fit's checkpoint is not resumed:
+        fitting again starts anew. ``partial_fit``, ``update`` and ``warm_start`` fits are
+        not checkpointed."""
 
 
 FORECASTER_PARAMS_DOC = """\
@@ -239,6 +280,11 @@ def fill_doc(cls):
     if "{net_params}" in cls.__doc__:
         cls.__doc__ = cls.__doc__.replace("    {net_params}", net_parameters_doc(cls._module))
     return fill(cls, _DOC_FRAGMENTS)
+
+
+def _bf16_supported(device: str) -> bool:
+    """Whether ``mixed_precision="auto"`` autocasts to bf16 on ``device`` (CUDA with bf16)."""
+    return device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
 def as_numeric(frame: pd.DataFrame, what: str) -> pd.DataFrame:
@@ -394,9 +440,37 @@ class NeuralEstimatorMixin(ParamValidation):
         return {**RENAMED, **getattr(module, "_renamed_parameters", {})}
 
     def set_params(self, **params):
-        """Set parameters (renamed ones also under their old name, with a FutureWarning)."""
+        """Set parameters (renamed ones also under their old name, with a FutureWarning).
+
+        ``set_params(device=...)`` alone on a fitted estimator moves its net (weights,
+        optimizer state) there and keeps the fit, so a model fitted on a GPU predicts on
+        the CPU after ``set_params(device="cpu")`` (on a forecaster too, where sktime's
+        ``set_params`` would otherwise reset the fit: a device is where the fitted model
+        runs, not part of what was fitted). A device this machine lacks raises and changes
+        nothing.
+        """
         renames = getattr(type(self), "_renamed_parameters", {})
+        if set(params) == {"device"} and getattr(self, "net_", None) is not None:
+            self._place(resolve_device(params["device"]))
+            self.device = params["device"]
+            return self
         return super().set_params(**renamed_in(type(self), params, renames))
+
+    def _place(self, device: str) -> None:
+        """Move the fitted engine to ``device``: module, criterion and optimizer state."""
+        net = self.net_
+        if str(net.device) == device:
+            return
+        pending = vars(self).get("_calibration")
+        if pending is not None:
+            pending.residuals(self)           # computed where its windows are, then kept
+        net.module_.to(device)
+        if isinstance(getattr(net, "criterion_", None), torch.nn.Module):
+            net.criterion_.to(device)
+        net.device = device
+        optimizer = getattr(net, "optimizer_", None)
+        if optimizer is not None:             # load_state_dict puts the state by its params
+            optimizer.load_state_dict(optimizer.state_dict())
 
     # -- hyperparameters -------------------------------------------------------------
     def _check_hyperparams(self) -> None:
@@ -440,9 +514,11 @@ class NeuralEstimatorMixin(ParamValidation):
     def _build_engine(self, *, n_windows, n_features, window, horizon, n_targets,
                       **module_args) -> SkfinNet:
         device = resolve_device(self.device)
-        if self.mixed_precision and not device.startswith("cuda"):
+        if self.mixed_precision is True and not device.startswith("cuda"):
             warnings.warn(f"mixed_precision=True needs CUDA; training in float32 on {device}.",
                           UserWarning, stacklevel=3)
+        bf16 = (self.mixed_precision is True
+                or (self.mixed_precision == "auto" and _bf16_supported(device)))
         split = TimeOrderedSplit(self.valid_fraction, gap=window + horizon - 1)
         has_valid = split.positions(n_windows)[1] is not None
         monitor = "valid_loss" if has_valid else "train_loss"
@@ -485,6 +561,21 @@ class NeuralEstimatorMixin(ParamValidation):
             # statistics (skfin.nets.window_norm)
             module_kwargs = dict(module=module, **module_kwargs)
             module = WindowNorm
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        if getattr(self, "checkpoint_dir", None) is not None:
+            # A checkpoint resumes a fit that shares what shapes training: every
+            # hyperparameter but those that cannot move the weights (and max_epochs, unless
+            # the LR schedule spans it), the net's arguments, and the seed if fixed.
+            ignored = {"checkpoint_dir", "verbose", "device", "update_epochs", "n_draws",
+                       "uncertainty", "warm_start", "random_state"}
+            if self.lr_schedule not in ("cosine", "onecycle"):
+                ignored.add("max_epochs")
+            config = {k: v for k, v in self.get_params(deep=False).items() if k not in ignored}
+            config.update(estimator=type(self).__qualname__, module=module,
+                          module_kwargs=module_kwargs,
+                          seed=seed if isinstance(self.random_state, Integral) else None)
+            callbacks.append(("checkpoint", TrainingCheckpoint(
+                self.checkpoint_dir, config=config_fingerprint(config))))
         return SkfinNet(
             module,
             loss_for(self.output, self.loss, module_kwargs["quantiles"],
@@ -503,8 +594,10 @@ class NeuralEstimatorMixin(ParamValidation):
             callbacks=callbacks,
             verbose=self.verbose,
             device=device,
-            seed=int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)),
-            mixed_precision=self.mixed_precision,
+            seed=seed,
+            mixed_precision=bf16,
+            augment=check_augment(getattr(self, "augment", None)),
+            accumulate=getattr(self, "accumulate", 1),
             **{f"module__{k}": v for k, v in module_kwargs.items()},
         )
 

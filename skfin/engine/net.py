@@ -15,6 +15,12 @@ What it changes in skorch, and why:
   ``no_weight_decay`` class attribute (the state matrices of Mamba and S4D, as in their
   reference code); they go to a parameter group of their own with ``weight_decay=0``;
 * quiet unless asked: skorch's epoch table only when ``verbose >= 2``;
+* optional data augmentation of the training batches (``augment``, see
+  :mod:`skfin.engine.augment`), drawn from a CPU generator seeded with the shuffle's;
+* optional gradient accumulation over ``accumulate`` batches per optimizer step;
+* resumable fits: :class:`~skfin.engine.callbacks.TrainingCheckpoint` restores an
+  interrupted fit's state, and the engine then runs only the epochs that are left, from
+  the saved shuffling, augmentation and torch RNG states;
 * less work per batch than skorch's loop, for the same results: the train/eval mode is
   set when it changes rather than on every batch (a walk over every submodule), and the
   learnable parameters handed to ``on_grad_computed`` are listed once per epoch.
@@ -36,9 +42,14 @@ from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import TeeGenerator, to_tensor
 
+from skfin.engine.augment import Augmenter
 from skfin.engine.data import WindowDataset, batch_loader
 
 __all__ = ["SkfinNet"]
+
+#: Mixed into the seed of a fit's shuffling generator to seed its augmentation generator
+#: (no extra draw from the torch RNG, so fits without augmentation are unchanged).
+_AUGMENT_SALT = 0x5DEECE66D
 
 
 class SkfinNet(NeuralNet):
@@ -54,6 +65,11 @@ class SkfinNet(NeuralNet):
         bf16 autocast for forward passes on CUDA (ignored elsewhere).
     predict_batch_size : int, default=1024
         Batch size for inference and validation.
+    augment : str, list, dict or None, default=None
+        Augmentation of the training batches (:class:`~skfin.engine.augment.Augmenter`);
+        validation and inference batches are never augmented.
+    accumulate : int, default=1
+        Batches whose gradients are summed before each optimizer step.
 
     Notes
     -----
@@ -71,14 +87,33 @@ class SkfinNet(NeuralNet):
     weighted mean (see :mod:`skfin.losses`). Training and validation batches go through
     the same :meth:`get_loss`, so ``train_loss`` and ``valid_loss`` are both weighted. An
     ``auxiliary_loss`` that takes a ``sample_weight`` argument receives the weights too.
+
+    **Augmentation.** With ``augment``, :meth:`train_step_single` passes each training
+    batch ``(x, y)`` through the :class:`~skfin.engine.augment.Augmenter` before the
+    forward pass. Its generator lives on the CPU and is seeded, once per fit, from the
+    seed of the shuffling generator (itself drawn from the engine's seeded RNG) mixed with
+    a constant: augmented fits repeat bit for bit, and turning augmentation on changes
+    neither the shuffle nor the draws of dropout.
+
+    **Gradient accumulation.** With ``accumulate=k``, the batches of an epoch go in
+    groups of ``k`` (the last group may be shorter). Each batch's loss is backpropagated
+    multiplied by its size (by its total sample weight when the batch carries weights),
+    and at the group's last batch the summed gradients are divided by the group's total
+    size, clipped (``on_grad_computed``) and stepped. The step is then the one a single
+    batch of the whole group would give: batch ``b`` with ``accumulate=k`` trains like
+    batch ``k * b``, with the same samples in each step (the shuffled order does not
+    depend on the batch size), up to float rounding. Batch losses in the history stay
+    per batch; dropout and augmentation draws follow the batches.
     """
 
     def __init__(self, module, criterion, *args, seed: int = 0, mixed_precision: bool = False,
-                 predict_batch_size: int = 1024, **kwargs):
+                 predict_batch_size: int = 1024, augment=None, accumulate: int = 1, **kwargs):
         super().__init__(module, criterion, *args, **kwargs)
         self.seed = seed
         self.mixed_precision = mixed_precision
         self.predict_batch_size = predict_batch_size
+        self.augment = augment
+        self.accumulate = accumulate
 
     @property
     def _default_callbacks(self):
@@ -95,8 +130,39 @@ class SkfinNet(NeuralNet):
             yield
 
     def fit(self, X, y=None, **fit_params):
-        with self._seeded():
-            return super().fit(X, y, **fit_params)
+        # A fit from scratch: the only kind a TrainingCheckpoint writes and resumes.
+        self._fresh_fit = True
+        try:
+            with self._seeded():
+                return super().fit(X, y, **fit_params)
+        finally:
+            for name in ("_fresh_fit", "_resumed", "_resume_rngs"):
+                self.__dict__.pop(name, None)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        if epochs is None and getattr(self, "_resumed", False):
+            # A resumed fit runs the epochs its checkpoint had left.
+            epochs = max(0, self.max_epochs - len(self.history))
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+
+    def training_rng_states(self) -> dict[str, torch.Tensor]:
+        """The RNG states that the rest of a running fit draws from (for checkpoints).
+
+        The shuffling and augmentation generators of the fit, the torch CPU RNG (dropout,
+        and each later fit loop's generator seeds) and, when training on CUDA, the CUDA RNG
+        of the device.
+        """
+        states = {"torch": torch.get_rng_state()}
+        for name, generator in getattr(self, "_train_rngs", {}).items():
+            if isinstance(generator, torch.Generator):
+                states[name] = generator.get_state()
+        if str(self.device).startswith("cuda"):
+            states["cuda"] = torch.cuda.get_rng_state(torch.device(self.device).index or 0)
+        return states
+
+    def resume_rng_states(self, states: dict[str, torch.Tensor]) -> None:
+        """Have the next training iterator continue from :meth:`training_rng_states`."""
+        self._resume_rngs = states
 
     def _get_params_for_optimizer(self, prefix, named_parameters):
         """skorch's parameter groups, with the parameters that a submodule names in its
@@ -129,12 +195,23 @@ class SkfinNet(NeuralNet):
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         # Offset by the epochs already run so that continued training draws fresh batches.
-        with self._seeded(offset=len(self.history) if self.history is not None else 0):
-            return super().partial_fit(X, y, classes, **fit_params)
+        try:
+            with self._seeded(offset=len(self.history) if self.history is not None else 0):
+                return super().partial_fit(X, y, classes, **fit_params)
+        finally:
+            self.__dict__.pop("_train_rngs", None)    # generators do not pickle
 
     def get_iterator(self, dataset, training=False):
         if training:
-            generator = torch.Generator().manual_seed(int(torch.randint(2**62, ()).item()))
+            seed = int(torch.randint(2**62, ()).item())
+            generator = torch.Generator().manual_seed(seed)
+            self._train_rngs = {"shuffle": generator}
+            if self.augment is not None:
+                self._train_rngs["augment"] = torch.Generator().manual_seed(seed ^ _AUGMENT_SALT)
+                self._train_rngs["augmenter"] = Augmenter(self.augment)
+            resumed = self.__dict__.pop("_resume_rngs", None)
+            if resumed is not None:
+                self._restore_rng_states(resumed)
             if isinstance(dataset, WindowDataset):
                 return _ShuffledBatches(dataset, self.batch_size, generator)
             return batch_loader(dataset, self.batch_size, shuffle=True, generator=generator)
@@ -162,12 +239,46 @@ class SkfinNet(NeuralNet):
             loss = loss + auxiliary(to_tensor(y_true, device=self.device), **extra)
         return loss
 
+    def _restore_rng_states(self, states: dict[str, torch.Tensor]) -> None:
+        torch.set_rng_state(states["torch"])
+        for name, generator in self._train_rngs.items():
+            if isinstance(generator, torch.Generator) and name in states:
+                generator.set_state(states[name])
+        if "cuda" in states and str(self.device).startswith("cuda"):
+            torch.cuda.set_rng_state(states["cuda"], torch.device(self.device).index or 0)
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if training and step_fn == self.train_step:
             # The parameters that on_grad_computed hands the callbacks (gradient clipping),
             # listed once per epoch; skorch's train_step lists them on every batch.
-            step_fn = functools.partial(self._train_step, list(self.get_all_learnable_params()))
+            params = list(self.get_all_learnable_params())
+            if self.accumulate > 1:
+                step_fn = functools.partial(self._accumulate_step, params,
+                                            _Accumulation(len(iterator)))
+            else:
+                step_fn = functools.partial(self._train_step, params)
         return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+
+    def _accumulate_step(self, named_parameters, group, batch, **fit_params):
+        """One batch of a group of ``accumulate``: backward, and at the group's end the step."""
+        position = group.index % self.accumulate
+        if position == 0:
+            self._zero_grad_optimizer()
+            group.total = 0.0
+        self._accumulating = group
+        try:
+            step = self.train_step_single(batch, **fit_params)
+        finally:
+            self._accumulating = None
+        group.index += 1
+        if position == self.accumulate - 1 or group.index == group.n_batches:
+            for _, param in named_parameters:
+                if param.grad is not None:
+                    param.grad.div_(group.total)
+            self.notify("on_grad_computed", named_parameters=TeeGenerator(iter(named_parameters)),
+                        batch=batch, training=True)
+            self._step_optimizer(None)
+        return step
 
     def train_step(self, batch, **fit_params):
         return self._train_step(list(self.get_all_learnable_params()), batch, **fit_params)
@@ -194,9 +305,24 @@ class SkfinNet(NeuralNet):
         if not self.module_.training:
             self._set_training(True)
         x, y = unpack_data(batch)
+        if self.augment is not None:                          # training batches only
+            rngs = getattr(self, "_train_rngs", None) or {}
+            augmenter = rngs.get("augmenter") or Augmenter(self.augment)
+            generator = rngs.get("augment")
+            if generator is None:
+                generator = torch.Generator().manual_seed(int(torch.randint(2**62, ())))
+            x, y = augmenter(x, to_tensor(y, device=self.device), generator)
         y_pred = self.infer(x, **fit_params)
         loss = self.get_loss(y_pred, y, X=x, training=True)
-        loss.backward()
+        group = getattr(self, "_accumulating", None)
+        if group is None:
+            loss.backward()
+        else:
+            # Summed, not averaged, over the group: divided by its total at the step.
+            weight = x.get("sample_weight") if isinstance(x, Mapping) else None
+            size = float(len(y)) if weight is None else float(weight.sum())
+            group.total += size
+            (loss * size).backward()
         return {"loss": loss, "y_pred": y_pred}
 
     def evaluation_step(self, batch, training=False):
@@ -223,6 +349,16 @@ def _takes_sample_weight(function) -> bool:
         return "sample_weight" in inspect.signature(function).parameters
     except (TypeError, ValueError):
         return False
+
+
+class _Accumulation:
+    """Where an epoch's gradient accumulation stands: batches seen, and the size summed
+    over the current group."""
+
+    def __init__(self, n_batches: int):
+        self.n_batches = n_batches
+        self.index = 0
+        self.total = 0.0
 
 
 class _ShuffledBatches:
