@@ -460,6 +460,32 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         return WindowDataset(features, end, self.window, target_offsets=offsets,
                              future=torch.as_tensor(rows, device=features.device), dt=dt)
 
+    # -- serving (skfin.export) -------------------------------------------------------
+    def _serving_spec(self) -> dict:
+        """What :mod:`skfin.export` builds the served graph from: ``loc_``/``scale_``."""
+        y, X = self._seen
+        T = self.n_targets_
+        return {"scaling": {"in_loc": self.loc_, "in_scale": self.scale_,
+                            "out_loc": self.loc_[:T], "out_scale": self.scale_[:T]},
+                "window": self.window, "horizon": self.horizon_,
+                "features": [*y.columns, *([] if X is None else X.columns)],
+                "targets": list(y.columns), "dt": nets.reads_time(self._module)}
+
+    def _serving_windows(self, X=None, n: int | None = None):
+        """The raw last window ``[1, window, n_features]`` that ``predict`` reads (``n``:
+        the windows ending at the last ``n`` rows seen); with ``dt`` for a net that reads
+        time. See :func:`skfin.export.windows`."""
+        y, X_seen = self._seen
+        frame = y if X_seen is None else pd.concat([y, X_seen], axis=1)
+        values = frame.to_numpy(np.float32, copy=True)
+        ends = np.arange(len(values))[self.window - 1:][-(n or 1):]
+        dataset = WindowDataset(torch.as_tensor(values), torch.as_tensor(ends), self.window,
+                                dt=self._dt(y.index, "cpu"))
+        x = dataset[torch.arange(len(dataset))][0]
+        if isinstance(x, dict):
+            return x["x"].numpy(), x["dt"].numpy()
+        return x.numpy()
+
     def _unscale(self, values: np.ndarray) -> np.ndarray:
         """Map standardised target values ``[..., T, ...]`` (T on axis 1) back to levels."""
         shape = (1, self.n_targets_) + (1,) * (values.ndim - 2)

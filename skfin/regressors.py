@@ -532,6 +532,41 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
             return None, ready, index
         return self._forward(self._dataset(rows, ends=ends)), ready, index
 
+    # -- serving (skfin.export) -------------------------------------------------------
+    def _serving_spec(self) -> dict:
+        """What :mod:`skfin.export` builds the served graph from: no input scaling here."""
+        n = self.n_features_in_
+        names = getattr(self, "feature_names_in_", None)
+        return {"scaling": {"in_loc": np.zeros(n), "in_scale": np.ones(n),
+                            "out_loc": np.zeros(1), "out_scale": np.ones(1)},
+                "window": self.window_, "horizon": self.n_outputs_,
+                "features": list(names) if names is not None else [f"x{i}" for i in range(n)],
+                "targets": list(self.target_names_), "dt": False}
+
+    def _serving_windows(self, X=None, n: int | None = None) -> np.ndarray | None:
+        """The raw windows ``predict(X)`` reads, one per ready row (see :func:`skfin.export.windows`).
+
+        ``X=None``: the windows of the last ``n`` fitted rows (None when only pre-built
+        windows were fitted).
+        """
+        if X is None:
+            if self._fit_rows is None:
+                return None
+            rows = self._fill(self._fit_rows)
+            lead = 0 if self.missing == "keep" else _leading_missing(rows)
+            ends = np.arange(len(rows))[lead:][-(n or 1):] - lead
+            rows = rows[lead:]
+        else:
+            X_arr, index = self._validate_X(X, reset=False)
+            if X_arr.ndim == 3:
+                return X_arr
+            rows, ends, ready = self._rows_in_context(X_arr, index)
+            if not ready.any():
+                return np.empty((0, self.window_, self.n_features_in_), dtype=np.float32)
+        dataset = WindowDataset(torch.as_tensor(rows), torch.as_tensor(ends, dtype=torch.long),
+                                self.window_)
+        return dataset[torch.arange(len(dataset))][0].numpy()
+
     def predict(self, X):
         """Point forecasts: the mean (distribution heads) or the median (quantile head).
 

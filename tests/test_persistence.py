@@ -224,7 +224,9 @@ def test_pickle_and_joblib_keep_working(rows, returns, tmp_path):
 def test_model_saved_for_cuda_loads_on_cpu(rows, tmp_path):
     X, y = rows
     model = LSTMRegressor(window=5, hidden_size=4, **TRAIN).fit(X, y)
-    model.set_params(device="cuda")            # as if fitted on a GPU machine
+    # as if fitted on a GPU machine (set_params(device=...) would move the net, and refuses
+    # a device this machine lacks)
+    model.device = "cuda"
     path = model.save(tmp_path / "m.zip")
     with pytest.warns(UserWarning, match="loaded on the CPU"):
         loaded = skfin.load(path)

@@ -802,6 +802,46 @@ class NeuralEstimatorMixin(ParamValidation):
         return state
 
     # -- persistence (skfin.persistence) ---------------------------------------------
+    def export(self, path, format="onnx", *, alpha=None):
+        """Write the fitted estimator as a TorchScript or ONNX graph of raw windows.
+
+        The graph includes the input scaling and the output de-scaling: it takes raw
+        windows ``x: [batch, window, n_features]`` (:func:`skfin.export.windows` builds
+        them) and returns ``point`` and ``quantiles`` in the target's units, as ``predict``
+        and ``predict_quantiles``. Which nets export to which format, and why some do not:
+        :mod:`skfin.export`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write (``.onnx`` or ``.pt`` is added to a path without a suffix).
+        format : {"onnx", "torchscript"}, default="onnx"
+        alpha : list of float, default=None
+            Levels of the ``quantiles`` output (None: the quantile head's levels, else
+            :data:`skfin.nets.DEFAULT_QUANTILES`).
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import tempfile, numpy as np, torch
+        >>> from skfin.datasets import load_sp500
+        >>> from skfin.export import windows
+        >>> from skfin.forecasting import NBEATSForecaster
+        >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().iloc[-400:]
+        >>> f = NBEATSForecaster(window=10, hidden_size=8, max_epochs=1, random_state=0)
+        >>> path = f.fit(r, fh=[1, 2, 3]).export(f"{tempfile.mkdtemp()}/nbeats", "torchscript")
+        >>> served = torch.jit.load(path)
+        >>> point, quantiles = served(torch.as_tensor(windows(f)))
+        >>> bool(np.allclose(point[0, :, 0].numpy(), f.predict().to_numpy(), atol=1e-5))
+        True
+        """
+        from skfin.export import export
+
+        return export(self, path, format, alpha=alpha)
+
     def save(self, path=None, serialization_format="skfin"):
         """Save the fitted estimator to one file: safetensors weights plus JSON, no pickle.
 

@@ -505,6 +505,9 @@ class NeuralCDE(nn.Module):
 
     reads_time = True
     handles_missing = True
+    #: Serving formats that cannot express the net, and why (read by skfin.export).
+    _export_unsupported = {"onnx": "its control path (torchcde's interpolation) uses cummax "
+                                   "and in-place index updates, which have no ONNX operator"}
     _parameter_constraints: dict = {**_CONSTRAINTS, "vf_hidden": POSITIVE,
                                     "interpolation": [options("cubic", "linear")]}
 

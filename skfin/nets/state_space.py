@@ -197,6 +197,15 @@ def linear_scan(log_a: Tensor, b: Tensor) -> Tensor:
     return _LinearRecurrence.apply(log_a, b)
 
 
+def _states(u: Tensor, delta: Tensor, A: Tensor, B: Tensor) -> Tensor:
+    """The hidden states ``h: [B, L, E, N]`` of the selective scan (forward direction)."""
+    du = delta * u                                                      # [B, L, E]
+    a = _decays(delta, A)                                               # [B, L, E, N]
+    h = du.unsqueeze(-1) * B.unsqueeze(2)                               # b: [B, L, E, N]
+    _scan_(a, h)                                                        # h, in place
+    return h
+
+
 class _SelectiveScan(torch.autograd.Function):
     """Mamba's scan ``y = C · h`` fused with its inputs, by hand in both directions.
 
@@ -210,11 +219,7 @@ class _SelectiveScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor) -> Tensor:
-        du = delta * u                                                  # [B, L, E]
-        a = _decays(delta, A)                                           # [B, L, E, N]
-        h = du.unsqueeze(-1) * B.unsqueeze(2)                           # b: [B, L, E, N]
-        _scan_(a, h)                                                    # h, in place
-        del a
+        h = _states(u, delta, A, B)
         ctx.save_for_backward(u, delta, A, B, C, h)
         return (h @ C.unsqueeze(-1)).squeeze(-1)                        # [B, L, E]
 
@@ -308,8 +313,12 @@ def selective_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
         # float32, with autocast off inside it.
         with torch.autocast(u.device.type, enabled=False):
             y = _SelectiveScan.apply(*(t.float() for t in inputs)).to(u.dtype)
-    else:
+    elif torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
         y = _SelectiveScan.apply(*inputs)                                # [B, L, E]
+    else:
+        # no backward pass: the same forward without the autograd Function, which keeps
+        # the scan traceable (skfin.export's TorchScript cannot save a Python Function)
+        y = (_states(u, delta, A, B) @ C.unsqueeze(-1)).squeeze(-1)
     return y if D is None else y + u * D
 
 
@@ -657,6 +666,10 @@ class S4D(nn.Module):
     ...     torch.allclose(net.features(x), net.features(x, method="recurrence"), atol=1e-4)
     True
     """
+
+    #: Serving formats that cannot express the net, and why (read by skfin.export).
+    _export_unsupported = {"onnx": "its convolution kernel is computed in complex "
+                                   "arithmetic, and ONNX has no complex tensors"}
 
     _parameter_constraints: dict = {
         "d_model": POSITIVE, "d_state": [integer(2)], "num_layers": POSITIVE,
