@@ -10,6 +10,10 @@ renders with Agg. :func:`save_backtest_plots` writes the backtest plots as PNG.
 Install matplotlib with ``pip install "skfin[plotting]"``. (sktime's
 ``sktime.utils.plotting.plot_series`` also draws skfin's forecasts, trading-day index
 included, but needs seaborn, which the extra does not install.)
+
+:func:`plot_attributions`, :func:`plot_attention`, :func:`plot_importance` and
+:func:`plot_decomposition` draw an :class:`~skfin.explain.Explanation` (what every
+estimator's ``explain`` returns).
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import pandas as pd
 from skfin.model_selection._backtest import BacktestResult, coverage_label
 
 __all__ = ["plot_forecast", "plot_forecast_fans", "plot_fold_metric", "plot_coverage",
-           "plot_strategy_returns", "save_backtest_plots", "plot_koopman_spectrum"]
+           "plot_strategy_returns", "save_backtest_plots", "plot_koopman_spectrum",
+           "plot_attributions", "plot_attention", "plot_importance", "plot_decomposition"]
 
 
 def _figure(**kwargs):
@@ -538,4 +543,256 @@ def plot_koopman_spectrum(eigenvalues, ax=None, *, annotate=True, title=None):
     ax.set_ylabel("Im λ")
     ax.set_title(title or "Koopman eigenvalues")
     ax.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+# -- explanations (skfin.explain) --------------------------------------------------------
+def _explained(explanation, name: str) -> pd.DataFrame:
+    """The ``name`` frame of an :class:`~skfin.explain.Explanation` (or the frame itself)."""
+    frame = explanation if isinstance(explanation, pd.DataFrame) else getattr(
+        explanation, name, None)
+    if frame is None:
+        raise ValueError(
+            f"The explanation has no {name}: "
+            + ("pass method='integrated_gradients' to explain." if name == "attributions"
+               else f"the net exposes no {name} (see skfin.explain.Explanation).")
+        )
+    return frame
+
+
+def _pick(frame: pd.DataFrame, column: str, value, what: str):
+    """Rows of ``frame`` whose ``column`` is ``value`` (None: its first value)."""
+    values = list(dict.fromkeys(frame[column]))
+    if value is None:
+        value = values[0]
+    elif value not in values:
+        raise ValueError(f"{what}={value!r} is not in the explanation; it has {values[:10]}"
+                         + (" ..." if len(values) > 10 else "") + ".")
+    return frame[frame[column] == value], value
+
+
+def _axes(ax, figsize):
+    if ax is None:
+        fig = _figure(figsize=figsize, layout="constrained")
+        return fig, fig.subplots()
+    return ax.figure, ax
+
+
+def plot_attributions(explanation, *, sample=None, step=None, target=None, ax=None,
+                      title=None):
+    """Attributions over the input window: one line per feature, lag on the x axis.
+
+    Parameters
+    ----------
+    explanation : skfin.explain.Explanation or pandas.DataFrame
+        What ``explain`` returns (or its ``attributions`` frame).
+    sample : object or None, default=None
+        The forecast origin to draw; None draws the mean over every origin explained.
+    step : int or None, default=None
+        The horizon step; None takes the first one explained.
+    target : str or None, default=None
+        The target variable; None takes the first one.
+    ax : matplotlib.axes.Axes or None, default=None
+        Axes to draw on; None makes a new figure.
+    title : str or None, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import MLPForecaster
+    >>> from skfin.plotting import plot_attributions
+    >>> sp = load_sp500().iloc[-300:]
+    >>> y = (100 * np.log(sp["Close"]).diff()).rename("r").iloc[1:]
+    >>> X = (100 * np.log(sp["High"] / sp["Low"])).rename("range").iloc[1:].to_frame()
+    >>> f = MLPForecaster(window=10, hidden_size=8, max_epochs=2, future_X=None,
+    ...                   random_state=0).fit(y, X=X, fh=[1])
+    >>> fig = plot_attributions(f.explain(y.iloc[-20:], X=X.iloc[-20:]))
+    >>> [line.get_label() for line in fig.axes[0].lines[:2]]
+    ['r', 'range']
+    """
+    frame = _explained(explanation, "attributions")
+    frame, step = _pick(frame, "step", step, "step")
+    frame, target = _pick(frame, "target", target, "target")
+    if sample is not None:
+        frame, _ = _pick(frame, "sample", sample, "sample")
+    table = frame.pivot_table(index="lag", columns="feature", values="attribution",
+                              aggfunc="mean", sort=False).sort_index()
+    fig, ax = _axes(ax, (8, 3.6))
+    for feature in table.columns:
+        ax.plot(table.index, table[feature].to_numpy(float), marker=".", lw=1.4,
+                label=str(feature))
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel("lag (0 = the forecast origin's row)")
+    ax.set_ylabel("attribution (forecast units)")
+    which = f"sample {sample}" if sample is not None else (
+        f"mean over {frame['sample'].nunique()} origin(s)")
+    ax.set_title(title or f"Integrated gradients, step {step} of {target!s} ({which})")
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def plot_attention(explanation, *, step=None, ax=None, title=None):
+    """Attention weights as a heatmap: forecast origins (or steps) by window position.
+
+    With several forecast origins, one row per origin at ``step``; with one origin, one
+    row per horizon step (TFT's decoder positions, after lag 0, included).
+
+    Parameters
+    ----------
+    explanation : skfin.explain.Explanation or pandas.DataFrame
+        What ``explain`` returns (or its ``attention`` frame).
+    step : int or None, default=None
+        The horizon step drawn when several origins are explained; None: the first.
+    ax : matplotlib.axes.Axes or None, default=None
+    title : str or None, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.regressors import AttentionLSTMRegressor
+    >>> from skfin.plotting import plot_attention
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().iloc[-300:]
+    >>> X, y = r.iloc[:-1].to_frame("r"), r.shift(-1).iloc[:-1]
+    >>> model = AttentionLSTMRegressor(window=10, hidden_size=8, max_epochs=2,
+    ...                                random_state=0).fit(X, y)
+    >>> fig = plot_attention(model.explain(X.tail(5), method=None))
+    >>> fig.axes[0].images[0].get_array().shape           # 5 origins x 10 lags
+    (5, 10)
+    """
+    frame = _explained(explanation, "attention")
+    several = frame["sample"].nunique() > 1
+    if several:
+        frame, step = _pick(frame, "step", step, "step")
+        rows = "sample"
+    else:
+        rows = "step"
+    table = frame.pivot_table(index=rows, columns="lag", values="weight", aggfunc="mean",
+                              sort=False)
+    table = table[sorted(table.columns)]
+    fig, ax = _axes(ax, (8, min(1.2 + 0.16 * len(table), 6.0)))
+    image = ax.imshow(table.to_numpy(float), aspect="auto", cmap="viridis",
+                      interpolation="nearest", vmin=0)
+    fig.colorbar(image, ax=ax, shrink=0.9, label="attention weight")
+    lags = list(table.columns)
+    every = max(1, int(np.ceil(len(lags) / 12)))
+    ticks = [i for i, lag in enumerate(lags) if lag % every == 0]        # lag 0 included
+    ax.set_xticks(ticks, [str(lags[i]) for i in ticks])
+    labels = [str(v.date()) if isinstance(v, pd.Timestamp) else str(v) for v in table.index]
+    yticks = np.unique(np.linspace(0, len(labels) - 1, min(len(labels), 12)).round()
+                       .astype(int))
+    ax.set_yticks(yticks, [labels[i] for i in yticks], fontsize=7)
+    ax.set_xlabel("lag (0 = the forecast origin's row; > 0: forecast steps)")
+    ax.set_ylabel("forecast origin" if several else "horizon step")
+    ax.set_title(title or ("Attention" + (f", step {step}" if several else "")))
+    return fig
+
+
+def plot_importance(explanation, *, input="past", ax=None, title=None):
+    """Feature importance as horizontal bars, largest on top.
+
+    TFT's variable-selection weights (mean over the origins explained) where the
+    explanation has them, otherwise the mean absolute integrated-gradients attribution
+    per feature (``Explanation.feature_importance()``).
+
+    Parameters
+    ----------
+    explanation : skfin.explain.Explanation
+    input : {"past", "future", "static"}, default="past"
+        Which of TFT's variable selections to draw.
+    ax : matplotlib.axes.Axes or None, default=None
+    title : str or None, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import TFTForecaster
+    >>> from skfin.plotting import plot_importance
+    >>> sp = load_sp500().iloc[-300:]
+    >>> y = (100 * np.log(sp["Close"]).diff()).rename("r").iloc[1:]
+    >>> X = (100 * np.log(sp["High"] / sp["Low"])).rename("range").iloc[1:].to_frame()
+    >>> f = TFTForecaster(window=10, hidden_size=8, n_heads=2, max_epochs=1, future_X=None,
+    ...                   random_state=0).fit(y, X=X, fh=[1])
+    >>> fig = plot_importance(f.explain(method=None))
+    >>> len(fig.axes[0].patches), fig.axes[0].get_xlabel()
+    (2, 'variable-selection weight')
+    """
+    importance = None if isinstance(explanation, pd.DataFrame) else explanation.importance
+    if importance is not None:
+        part, _ = _pick(importance, "input", input, "input")
+        values = part.groupby("feature", sort=False)["importance"].mean()
+        label = "variable-selection weight"
+        default = f"TFT variable selection ({input} inputs)"
+    elif getattr(explanation, "attributions", None) is not None:
+        values = explanation.feature_importance()
+        label = "mean |attribution| (forecast units)"
+        default = "Integrated gradients per feature"
+    else:
+        raise ValueError("The explanation has neither importance (a TFT) nor attributions: "
+                         "explain with method='integrated_gradients'.")
+    values = values.sort_values()
+    fig, ax = _axes(ax, (6.4, 0.9 + 0.35 * max(len(values), 3)))
+    ax.barh([str(v) for v in values.index], values.to_numpy(float), color="tab:blue")
+    ax.set_xlabel(label)
+    ax.set_title(title or default)
+    return fig
+
+
+def plot_decomposition(explanation, *, sample=None, target=None, ax=None, title=None):
+    """The forecast's components (N-BEATS stacks, Autoformer's parts) over the horizon.
+
+    Parameters
+    ----------
+    explanation : skfin.explain.Explanation or pandas.DataFrame
+        What ``explain`` returns (or its ``decomposition`` frame).
+    sample : object or None, default=None
+        The forecast origin; None takes the last one explained.
+    target : str or None, default=None
+    ax : matplotlib.axes.Axes or None, default=None
+    title : str or None, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line per component and their sum (dashed).
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import NBEATSForecaster
+    >>> from skfin.plotting import plot_decomposition
+    >>> close = load_sp500()["Close"].iloc[-300:]
+    >>> f = NBEATSForecaster(window=10, stacks=("trend", "seasonality"), hidden_size=8,
+    ...                      num_blocks=1, max_epochs=1, random_state=0)
+    >>> fig = plot_decomposition(f.fit(close, fh=[1, 2, 3]).explain(method=None))
+    >>> [line.get_label() for line in fig.axes[0].lines]
+    ['trend', 'seasonality', 'level', 'sum']
+    """
+    frame = _explained(explanation, "decomposition")
+    if sample is None:
+        sample = frame["sample"].iloc[-1]
+    frame, _ = _pick(frame, "sample", sample, "sample")
+    frame, target = _pick(frame, "target", target, "target")
+    table = frame.pivot_table(index="step", columns="component", values="value",
+                              aggfunc="sum", sort=False)
+    fig, ax = _axes(ax, (7, 3.6))
+    for component in table.columns:
+        ax.plot(table.index, table[component].to_numpy(float), marker=".", label=str(component))
+    ax.plot(table.index, table.sum(axis=1).to_numpy(float), color="black", ls="--", lw=1.2,
+            label="sum")
+    ax.set_xlabel("horizon step")
+    ax.set_ylabel(str(target))
+    ax.set_title(title or f"Forecast decomposition from {sample}")
+    ax.legend(fontsize=8)
     return fig

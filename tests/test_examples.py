@@ -37,6 +37,22 @@ def _number(pattern: str, text: str) -> float:
     return float(found.group(1))
 
 
+def _explain(module, out, monkeypatch):
+    res = module.main(["--output", str(out), "--epochs", "1", "--window", "10",
+                       "--days", "300", "--origins", "20"])
+    ex = res["explanation"]
+    # TFT's past variable-selection weights are a softmax over the three inputs
+    assert sum(res["selection"].values()) == pytest.approx(1, abs=1e-6)
+    assert ex.outputs["sample"].nunique() == 20
+    return ["explain_attributions.png", "explain_attention.png", "explain_importance.png"], {
+        r"fitted (\d+) epochs": lambda v: v == 1,
+        r"on (\d+) days": lambda v: v == 300 - 20,
+        # completeness: the attributions add up to forecast - baseline within 1%
+        r"largest \|gap\| ([\d.e+-]+) pp": lambda v: v <= 0.01 * (
+            ex.outputs["forecast"] - ex.outputs["baseline_forecast"]).abs().max(),
+    }
+
+
 def _koopman(module, out, monkeypatch):
     full = module.realized_volatility
     monkeypatch.setattr(module, "realized_volatility", lambda: full().iloc[-1200:])
@@ -111,8 +127,9 @@ def _tft(module, out, monkeypatch):
     return ["tft_calendar.png"], {r"fitted (\d+) epochs": lambda v: v == 1}
 
 
-RUNS = {"koopman_spectrum": _koopman, "multitask_panel": _multitask,
-        "nbeats_decomposition": _nbeats, "quickstart": _quickstart, "tft_calendar": _tft}
+RUNS = {"explain_sp500": _explain, "koopman_spectrum": _koopman,
+        "multitask_panel": _multitask, "nbeats_decomposition": _nbeats,
+        "quickstart": _quickstart, "tft_calendar": _tft}
 
 
 def test_every_example_is_run_by_the_tests():

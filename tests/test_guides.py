@@ -24,6 +24,7 @@ GUIDES = [
     ("docs/evaluation.md", 8, 3),
     ("docs/architectures.md", 14, 0),
     ("docs/uncertainty.md", 2, 0),
+    ("docs/explaining.md", 2, 4),
     # the newcomer's path trains LSTMs on 20 years of data: a minute or two each
     pytest.param("docs/user_guide.md", 9, 0, marks=pytest.mark.slow),
     pytest.param("README.md", 1, 0, marks=pytest.mark.slow),

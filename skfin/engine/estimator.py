@@ -914,6 +914,42 @@ class NeuralEstimatorMixin(ParamValidation):
 
         return load(serial, cls=cls)
 
+    # -- explanations (skfin.explain) ------------------------------------------------
+    def explain(self, data=None, X=None, **kwargs):
+        """Explain the forecasts: integrated gradients and what the net exposes.
+
+        Delegates to :func:`skfin.explain.explain`, which documents the result.
+
+        Parameters
+        ----------
+        data : array-like, pandas.Series or DataFrame or None, default=None
+            Regressor: the rows ``X`` whose forecasts to explain, as for ``predict``
+            (``X=`` works too). Forecaster: None explains the forecast from the last
+            window (what ``predict`` gives); a ``y`` explains each window of it.
+        X : pandas.DataFrame or None, default=None
+            Forecaster: the exogenous data (as for ``predict``, or the rows of ``y``).
+        **kwargs
+            ``method``, ``target``, ``n_steps``, ``baseline`` of
+            :func:`skfin.explain.explain`.
+
+        Returns
+        -------
+        skfin.explain.Explanation
+
+        Examples
+        --------
+        >>> from skfin.datasets import load_sp500
+        >>> from skfin.forecasting import LSTMForecaster
+        >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().iloc[-300:]
+        >>> f = LSTMForecaster(window=10, hidden_size=4, max_epochs=1, random_state=0)
+        >>> ex = f.fit(r.rename("r"), fh=[1, 2]).explain(n_steps=20)
+        >>> ex.outputs[["step", "target"]].values.tolist()
+        [[1, 'r'], [2, 'r']]
+        """
+        from skfin.explain import explain
+
+        return explain(self, data, X=X, **kwargs)
+
     # -- prediction ------------------------------------------------------------------
     def _forward(self, dataset: WindowDataset) -> torch.Tensor:
         """Head parameters on the CPU: ``[n, H, T, P]``, or ``[S, n, H, T, P]`` for MC dropout."""

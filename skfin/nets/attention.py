@@ -245,6 +245,10 @@ class RevIN(nn.Module):
     True
     """
 
+    #: Detach the statistics from the graph (the reference code's training); skfin.explain
+    #: turns it off on an instance for the exact input gradients (same forward values).
+    detach_statistics = True
+
     def __init__(self, n_channels: int, affine: bool = True, eps: float = 1e-5):
         super().__init__()
         self.eps = eps
@@ -255,8 +259,10 @@ class RevIN(nn.Module):
 
     def normalise(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:  # x: [B, L, C]
         """Return ``(z, loc, scale)``: ``z`` like ``x``, ``loc`` and ``scale`` ``[B, C]``."""
-        loc = x.mean(dim=1).detach()                                  # [B, C]
-        scale = torch.sqrt(x.var(dim=1, unbiased=False) + self.eps).detach()   # [B, C]
+        loc = x.mean(dim=1)                                           # [B, C]
+        scale = torch.sqrt(x.var(dim=1, unbiased=False) + self.eps)   # [B, C]
+        if self.detach_statistics:
+            loc, scale = loc.detach(), scale.detach()
         z = (x - loc[:, None]) / scale[:, None]                       # [B, L, C]
         if self.affine:
             z = z * self.weight + self.bias

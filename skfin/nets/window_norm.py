@@ -40,7 +40,8 @@ from skfin.nets.heads import head_class
 __all__ = ["WindowNorm", "window_statistics"]
 
 
-def window_statistics(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
+def window_statistics(x: Tensor, eps: float = 1e-5, *,
+                      detach: bool = True) -> tuple[Tensor, Tensor]:
     """Each window's per-channel mean and ``sqrt(var + eps)`` over time, NaN left out.
 
     Parameters
@@ -49,6 +50,10 @@ def window_statistics(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
         Windows ``[B, window, C]``; NaN marks a missing value.
     eps : float, default=1e-5
         Added to the (population) variance, so a flat window has a finite scale.
+    detach : bool, default=True
+        Return the statistics detached from the graph (as RevIN's reference code: no
+        gradient flows through them in training). False keeps the exact gradient of the
+        normalised window, which attribution methods (:mod:`skfin.explain`) need.
 
     Returns
     -------
@@ -73,7 +78,7 @@ def window_statistics(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
     any_observed = observed.any(dim=1)
     loc = torch.where(any_observed, loc, torch.zeros_like(loc))
     scale = torch.where(any_observed, torch.sqrt(var + eps), torch.ones_like(var))
-    return loc.detach(), scale.detach()
+    return (loc.detach(), scale.detach()) if detach else (loc, scale)
 
 
 class WindowNorm(nn.Module):
@@ -113,6 +118,10 @@ class WindowNorm(nn.Module):
     True
     """
 
+    #: Detach the window statistics from the graph (training); skfin.explain turns it off
+    #: on an instance for the exact input gradients (the forward values are the same).
+    detach_statistics = True
+
     def __init__(self, module: type[nn.Module], *, eps: float = 1e-5, **net_kwargs):
         super().__init__()
         n_targets, n_features = net_kwargs["n_targets"], net_kwargs["n_features"]
@@ -142,7 +151,7 @@ class WindowNorm(nn.Module):
         return self.net.explain((x - loc[:, None]) / scale[:, None], *args, **kwargs)
 
     def forward(self, x: Tensor, *args, **inputs: Tensor) -> Tensor:       # x: [B, W, F]
-        loc, scale = window_statistics(x, self.eps)                          # [B, F] each
+        loc, scale = window_statistics(x, self.eps, detach=self.detach_statistics)  # [B, F]
         params = self.net((x - loc[:, None]) / scale[:, None], *args, **inputs)
         return head_class(self.output).denormalise(params, loc[:, :self.n_targets],
                                                    scale[:, :self.n_targets])
