@@ -24,6 +24,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 #: Arguments each gallery script runs with: small enough for the whole gallery to run in
 #: a few minutes on 2 CPU cores (the scripts' own defaults are in their docstrings).
 GALLERY_ARGS = {
+    "accelerate_lstm": ["--days", "800", "--epochs", "2"],
     "explain_sp500": ["--epochs", "2", "--window", "20", "--days", "800", "--origins", "40"],
     "koopman_spectrum": ["--epochs", "3"],
     "multitask_panel": ["--days", "800", "--epochs", "3"],
@@ -31,6 +32,8 @@ GALLERY_ARGS = {
     "quickstart": ["--epochs", "2"],
     "technical_indicators": [],
     "tft_calendar": ["--epochs", "2", "--window", "20", "--days", "600"],
+    "tune_realized_vol": ["--trials", "4", "--epochs", "3", "--days", "800", "--folds", "2",
+                          "--test-size", "100"],
 }
 #: The flag naming each script's output folder (``--output`` unless listed).
 OUTPUT_FLAG = {"technical_indicators": "--output-dir"}

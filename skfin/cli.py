@@ -215,8 +215,21 @@ def build_parser() -> argparse.ArgumentParser:
                          "Christoffersen) (default: none)")
     bt.add_argument("--device", default=d["device"], help="auto, cpu, cuda, cuda:N or mps")
     bt.add_argument("--threads", type=_int_at_least(1), default=d["threads"],
-                    help="torch CPU threads; skfin's small nets train fastest on one "
-                         "(more threads only contend with each other)")
+                    help="torch CPU threads (of each worker, with --backend); skfin's "
+                         "small nets train fastest on one (more threads only contend with "
+                         "each other)")
+    bt.add_argument("--backend", choices=["loky", "dask", "ray"], default=None,
+                    help="run the walk-forward in parallel: loky (processes on this "
+                         "machine), dask (a local cluster, or --scheduler) or ray; models "
+                         "walk in parallel (folds too with a refit), each worker training "
+                         "on --threads torch threads, with the serial run's numbers "
+                         "(default: serial)")
+    bt.add_argument("--n-jobs", type=_int_at_least(1), default=None, metavar="N",
+                    help="workers of --backend on this machine (default: every CPU)")
+    bt.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="address of a running dask.distributed scheduler (e.g. "
+                         "tcp://10.0.0.1:8786) for --backend dask, or of a Ray cluster for "
+                         "--backend ray (default: a local cluster of --n-jobs workers)")
     bt.add_argument("--seed", type=int, default=d["seed"], help="random_state of the models")
     bt.add_argument("--output", type=Path, default=Path(d["output"]),
                     help="folder for the CSV files and plots")
@@ -394,7 +407,7 @@ def _backtest(args, parser) -> int:
     from skfin.baselines import BASELINES, make_baseline
     from skfin.datasets import LOADERS
     from skfin.engine.device import resolve_device
-    from skfin.model_selection import backtest
+    from skfin.model_selection import WorkerDiedError, backtest
     from skfin.nets.heads import DEFAULT_QUANTILES
     from skfin.registry import ARCHITECTURES
 
@@ -415,6 +428,20 @@ def _backtest(args, parser) -> int:
                      f"one of: {', '.join((*models, *baselines))}")
     if not models and not baselines:
         parser.error("nothing to backtest: --models and --baselines are both 'none'")
+    if args.backend is None and (args.n_jobs is not None or args.scheduler is not None):
+        option = "--n-jobs" if args.n_jobs is not None else "--scheduler"
+        parser.error(f"{option} needs --backend (loky, dask or ray); without it the "
+                     "backtest runs serially")
+    if args.scheduler is not None and args.backend == "loky":
+        parser.error(f"--scheduler {args.scheduler} needs --backend dask (or ray); loky "
+                     "runs on this machine")
+    if args.backend is not None:
+        from skfin.model_selection._parallel import check_backend
+
+        try:
+            check_backend(args.backend, args.n_jobs, args.scheduler)
+        except ImportError as exc:
+            parser.error(str(exc))
     if models:
         try:
             resolve_device(args.device)
@@ -488,7 +515,12 @@ def _backtest(args, parser) -> int:
                               step=step, min_train_size=min(min_train, first_train),
                               coverage=coverage, target=kind,
                               periods_per_year=_periods_per_year(dates), errors="warn",
-                              progress=not args.quiet)
+                              progress=not args.quiet, backend=args.backend,
+                              n_jobs=args.n_jobs, scheduler=args.scheduler,
+                              threads=args.threads)
+    except (ConnectionError, WorkerDiedError) as exc:
+        print(f"skfin: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
     finally:
         torch.set_num_threads(threads)
     seen = {}

@@ -561,7 +561,7 @@ class MLPForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -600,7 +600,7 @@ class LSTMForecaster(NeuralForecaster):
                  mixed_precision="auto", device="auto", random_state=None, verbose=0,
                  update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -636,7 +636,7 @@ class GRUForecaster(NeuralForecaster):
                  mixed_precision="auto", device="auto", random_state=None, verbose=0,
                  update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -674,7 +674,7 @@ class AttentionLSTMForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -712,7 +712,7 @@ class ResidualLSTMForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -760,7 +760,7 @@ class BayesianLSTMForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -796,7 +796,7 @@ class CNNLSTMForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -836,7 +836,7 @@ class TCNForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -873,7 +873,7 @@ class WaveNetForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -917,7 +917,7 @@ class TransformerForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -963,7 +963,7 @@ class PatchTSTForecaster(NeuralForecaster):
                  patience=10, mixed_precision="auto", device="auto", random_state=None,
                  verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1008,7 +1008,7 @@ class AutoformerForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1057,7 +1057,7 @@ class NBEATSForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1103,7 +1103,7 @@ class MultiTaskForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1161,7 +1161,7 @@ class TFTForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1202,7 +1202,7 @@ class MambaForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1243,7 +1243,7 @@ class S4DForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1285,7 +1285,7 @@ class DeepKoopmanForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1335,7 +1335,7 @@ class NeuralODEForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1387,5 +1387,5 @@ class NeuralCDEForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())

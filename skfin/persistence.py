@@ -408,6 +408,11 @@ def _is_pending(value) -> bool:
     return isinstance(value, _PendingResiduals)
 
 
+def _is_accelerator(value) -> bool:
+    mod = sys.modules.get("accelerate")
+    return mod is not None and isinstance(value, mod.Accelerator)
+
+
 def _is_horizon(value) -> bool:
     mod = sys.modules.get("sktime.forecasting.base._fh")
     return mod is not None and isinstance(value, mod.ForecastingHorizon)
@@ -431,6 +436,9 @@ _ENCODERS = [
     ("timestamp", lambda v: isinstance(v, (pd.Timestamp, pd.Timedelta, pd.Period)), _timestamp),
     ("path", lambda v: isinstance(v, PurePath), lambda w, v, p: {"value": str(v)}),
     ("horizon", _is_horizon, _horizon),
+    # An estimator's ``accelerator`` is how it was launched, not what it fitted: an
+    # instance is saved as "auto" (a default Accelerator, set up by ``accelerate launch``).
+    (None, _is_accelerator, lambda w, v, p: "auto"),
     ("enum", lambda v: isinstance(v, enum.Enum), _enum),
     ("class", inspect.isclass, _class),
     ("random_state", lambda v: isinstance(v, np.random.RandomState), _random_state),
@@ -507,14 +515,15 @@ class _Reader:
         kwargs = self.decode(node["module_kwargs"])
         device = self._device(owner, node)
         shape = {k: kwargs[k] for k in ("n_features", "window", "horizon", "n_targets")}
-        requested = owner.device
+        requested = owner.device, vars(owner).get("accelerator")
         try:
-            owner.device = device
+            # the fitted engine is a plain one, whatever accelerator trained it
+            owner.device, owner.accelerator = device, None
             with warnings.catch_warnings():        # mixed precision off CUDA, short data
                 warnings.simplefilter("ignore")
                 net = owner._build_engine(n_windows=0, **shape)
         finally:
-            owner.device = requested
+            owner.device, owner.accelerator = requested
         for name in [k for k in vars(net) if k.startswith("module__")]:
             delattr(net, name)
         net.module = module

@@ -728,7 +728,7 @@ class MLPRegressor(NeuralRegressor):
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -774,7 +774,7 @@ class LSTMRegressor(NeuralRegressor):
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
                  mixed_precision="auto", device="auto", random_state=None, verbose=0,
                  missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -814,7 +814,7 @@ class GRURegressor(NeuralRegressor):
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
                  mixed_precision="auto", device="auto", random_state=None, verbose=0,
                  missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -863,7 +863,7 @@ class AttentionLSTMRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -903,7 +903,7 @@ class ResidualLSTMRegressor(NeuralRegressor):
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -957,7 +957,7 @@ class BayesianLSTMRegressor(NeuralRegressor):
                  batch_size=64, lr=3e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -998,7 +998,7 @@ class CNNLSTMRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1047,7 +1047,7 @@ class TCNRegressor(NeuralRegressor):
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1093,7 +1093,7 @@ class WaveNetRegressor(NeuralRegressor):
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1139,7 +1139,7 @@ class TransformerRegressor(NeuralRegressor):
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1193,7 +1193,7 @@ class PatchTSTRegressor(NeuralRegressor):
                  weight_decay=1e-2, grad_clip=1.0, lr_schedule=None, valid_fraction=0.2,
                  patience=10, mixed_precision="auto", device="auto", random_state=None,
                  verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1252,7 +1252,7 @@ class AutoformerRegressor(NeuralRegressor):
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
     def __sklearn_tags__(self):
@@ -1332,7 +1332,7 @@ class NBEATSRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1382,7 +1382,7 @@ class MultiTaskRegressor(NeuralRegressor):
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1441,7 +1441,7 @@ class TFTRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1486,7 +1486,7 @@ class MambaRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1531,7 +1531,7 @@ class S4DRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1593,7 +1593,7 @@ class DeepKoopmanRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1643,7 +1643,7 @@ class NeuralODERegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())
 
 
@@ -1693,5 +1693,5 @@ class NeuralCDERegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
         self._init(locals())

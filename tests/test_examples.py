@@ -127,9 +127,51 @@ def _tft(module, out, monkeypatch):
     return ["tft_calendar.png"], {r"fitted (\d+) epochs": lambda v: v == 1}
 
 
-RUNS = {"explain_sp500": _explain, "koopman_spectrum": _koopman,
+def _accelerate(module, out, monkeypatch):
+    # One process here; the CPU accelerator (one AcceleratorState per test process).
+    monkeypatch.setattr(module.torch.cuda, "is_available", lambda: False)
+    res = module.main(["--days", "600", "--epochs", "1", "--output", str(out)])
+    X, y = module.data(600)
+    saved = pd.read_csv(out / "forecasts.csv", index_col=0)
+    assert len(saved) == module.TEST
+    np.testing.assert_allclose(saved["forecast"], res["model"].predict(X.iloc[-module.TEST:]),
+                               rtol=1e-6)
+    naive = X["r"].abs().rolling(20).mean().iloc[-module.TEST:] - y.iloc[-module.TEST:]
+    return [], {
+        r"trained on (\d+) process": lambda v: v == 1,
+        r"fitted (\d+) epochs": lambda v: v == 1,
+        r"on (\d+) days": lambda v: v == 600 - module.TEST,
+        r"mean of \|r\|: MAE ([\d.]+)": lambda v: v == pytest.approx(naive.abs().mean(),
+                                                                    abs=1e-4),
+        r"differ by at most ([\d.e+-]+)": lambda v: v == 0 and res["spread"] == 0,
+    }
+
+
+def _tune(module, out, monkeypatch):
+    res = module.main(["--output", str(out), "--days", "400", "--trials", "3", "--epochs", "2",
+                       "--folds", "2", "--test-size", "50"])
+    assert set(res["searches"]) == {"lstm", "tcn"}
+    for name, search in res["searches"].items():
+        assert len(search.trials_) == 3
+        assert search.pruned_share_ == search.n_pruned_ / 3
+        assert (out / f"trials_{name}.csv").exists()
+    # persistence: this week's realized vol for next week's, on the two 50-day test folds
+    r = (100 * np.log(load_sp500()["Close"]).diff()).dropna()
+    rv = np.sqrt((r ** 2).rolling(5).sum()).dropna().iloc[-405:].to_numpy()
+    tests = [np.arange(300, 350), np.arange(350, 400)]
+    persistence = np.mean([np.abs(rv[t] - rv[t + 5]).mean() for t in tests])
+    return ["tune_realized_vol.png"], {
+        r"persistence MAE ([\d.]+)": lambda v: v == pytest.approx(persistence, abs=5e-5),
+        r"lstm: (\d+) trials": lambda v: v == 3,
+        r"tcn: (\d+) trials": lambda v: v == 3,
+        r"pruned share ([\d.]+)": lambda v: 0 <= v <= 1,
+    }
+
+
+RUNS = {"accelerate_lstm": _accelerate, "explain_sp500": _explain, "koopman_spectrum": _koopman,
         "multitask_panel": _multitask, "nbeats_decomposition": _nbeats,
-        "quickstart": _quickstart, "tft_calendar": _tft}
+        "quickstart": _quickstart, "tft_calendar": _tft,
+        "tune_realized_vol": _tune}
 
 
 def test_every_example_is_run_by_the_tests():

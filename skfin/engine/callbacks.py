@@ -1,5 +1,6 @@
 """Callbacks the engine adds to skorch's: divergence guard, epoch progress bar, LR warm-up,
-resumable checkpoints.
+resumable checkpoints, Optuna pruning (and :func:`extra_callbacks`, which hands callbacks
+to every engine built in a ``with`` block).
 
 skorch already provides early stopping, gradient clipping and LR scheduling; what is here
 is what it lacks: stopping with an error (and the best weights restored) when the loss
@@ -13,6 +14,7 @@ draws from, and ``LoadInitState`` would restart the epoch count at ``max_epochs`
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import math
@@ -28,7 +30,7 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.history import History
 
 __all__ = ["TrainingDivergedError", "DivergenceGuard", "EpochProgressBar", "WarmupCosine",
-           "TrainingCheckpoint"]
+           "TrainingCheckpoint", "OptunaPruning", "extra_callbacks"]
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -392,3 +394,149 @@ def config_fingerprint(config: dict) -> str:
     """
     items = sorted((str(k), repr(v)) for k, v in config.items())
     return hashlib.sha256(repr(items).encode()).hexdigest()
+
+
+# -- callbacks from the caller's context ------------------------------------------------
+_EXTRA_CALLBACKS: contextvars.ContextVar[tuple] = contextvars.ContextVar(
+    "skfin_extra_callbacks", default=())
+
+
+@contextlib.contextmanager
+def extra_callbacks(*callbacks):
+    """Add skorch callbacks to every engine that a skfin estimator builds in this block.
+
+    A search or a monitoring tool can so reach the training loop of an estimator it did
+    not construct (a clone inside a ``Pipeline`` or a cross-validation), without a
+    constructor parameter: ``clone``, ``get_params`` and pickles are unaffected. The
+    callbacks are read when an engine is built (``NeuralEstimatorMixin._build_engine``) and
+    appended after the engine's own, in the order given; blocks nest (the inner block's
+    callbacks come after the outer's). The context is that of ``contextvars``: it
+    follows the current thread (and asyncio task), not other threads or processes, so set
+    it where the fit runs.
+
+    Parameters
+    ----------
+    *callbacks : skorch.callbacks.Callback or (str, Callback)
+        Callbacks, named or not (an unnamed one is named ``extra_<i>``). The same instance
+        is given to every engine built in the block.
+
+    Examples
+    --------
+    >>> from skorch.callbacks import Callback
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.regressors import MLPRegressor
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().to_numpy()[-300:]
+    >>> X, y = r[:-1, None], r[1:]
+    >>> calls = []
+    >>> class Count(Callback):
+    ...     def on_epoch_end(self, net, **kwargs):
+    ...         calls.append(len(net.history))
+    >>> with extra_callbacks(("count", Count())):
+    ...     est = MLPRegressor(window=5, hidden_size=4, max_epochs=2,
+    ...                        random_state=0).fit(X, y)
+    >>> calls
+    [1, 2]
+    >>> "count" in dict(MLPRegressor(window=5, max_epochs=1).fit(X, y).net_.callbacks_)
+    False
+    """
+    named = tuple(cb if isinstance(cb, tuple) else (None, cb) for cb in callbacks)
+    token = _EXTRA_CALLBACKS.set(_EXTRA_CALLBACKS.get() + named)
+    try:
+        yield
+    finally:
+        _EXTRA_CALLBACKS.reset(token)
+
+
+def context_callbacks(taken=()) -> list:
+    """The callbacks of the enclosing :func:`extra_callbacks` blocks, named, for the engine.
+
+    ``taken`` are the names already used by the engine's own callbacks; an unnamed extra
+    gets ``extra_<i>``, and a name clashing with one of the engine's or skorch's defaults
+    (``train_loss``, ``valid_loss``...) raises a ``ValueError``.
+    """
+    # skorch's own callbacks (NeuralNet._default_callbacks) are named too
+    out, names = [], {"epoch_timer", "train_loss", "valid_loss", "print_log", *taken}
+    for i, (name, cb) in enumerate(_EXTRA_CALLBACKS.get()):
+        name = f"extra_{i}" if name is None else name
+        if name in names:
+            raise ValueError(f"extra_callbacks: the name {name!r} is already used by the "
+                             f"engine's callbacks {sorted(names)}; pick another name.")
+        names.add(name)
+        out.append((name, cb))
+    return out
+
+
+class OptunaPruning(Callback):
+    """Report the validation loss to an Optuna trial after each epoch; prune bad trials.
+
+    After every epoch the monitored loss (``valid_loss``, else ``train_loss`` when the
+    engine holds out no validation tail) is reported with ``trial.report(value, step)``,
+    ``step = offset + epoch - 1`` (``epoch`` counted from 1). When ``trial.should_prune()``
+    the fit stops by raising ``optuna.TrialPruned``; skorch catches only
+    ``KeyboardInterrupt`` in its training loop, so the exception leaves ``fit`` (and any
+    ``Pipeline`` around it) for the caller, e.g.
+    :class:`skfin.model_selection.OptunaSearchCV`, to record the trial as pruned.
+
+    Cross-validation: to compare trials at the same step, fold ``k`` of a search reports
+    from ``offset = k * max_epochs`` on (``fold=k``; the offset is read from the engine's
+    ``max_epochs`` when training starts), so a step always means the same fold and epoch
+    in every trial, and a pruner compares a trial's fold-2 epoch-3 loss with the other
+    trials' fold-2 epoch-3 losses.
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The trial to report to.
+    fold : int, default=0
+        Index of the cross-validation fold being fitted.
+    monitor : str or None, default=None
+        The history key to report; None means ``valid_loss``, else ``train_loss``.
+
+    Attributes
+    ----------
+    reported_ : list of (int, float)
+        The ``(step, value)`` pairs reported in the last fit.
+
+    Examples
+    --------
+    >>> import optuna
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.regressors import MLPRegressor
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().to_numpy()[-300:]
+    >>> study = optuna.create_study()
+    >>> trial = study.ask()
+    >>> with extra_callbacks(("pruning", OptunaPruning(trial))):
+    ...     est = MLPRegressor(window=5, hidden_size=4, max_epochs=3,
+    ...                        random_state=0).fit(r[:-1, None], r[1:])
+    >>> sorted(trial.storage.get_trial(trial._trial_id).intermediate_values)
+    [0, 1, 2]
+    """
+
+    def __init__(self, trial, fold: int = 0, monitor: str | None = None):
+        self.trial = trial
+        self.fold = fold
+        self.monitor = monitor
+
+    def on_train_begin(self, net, **kwargs):
+        self.offset_ = self.fold * int(net.max_epochs)
+        self.reported_ = []
+
+    def on_epoch_end(self, net, **kwargs):
+        import optuna
+
+        row = net.history[-1]
+        key = self.monitor or ("valid_loss" if "valid_loss" in row else "train_loss")
+        value = float(row[key])
+        step = self.offset_ + len(net.history) - 1
+        self.trial.report(value, step)
+        self.reported_.append((step, value))
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(
+                f"Trial {self.trial.number} pruned at fold {self.fold}, epoch "
+                f"{len(net.history)} ({key}={value:.6g}).")
+
+    def __getstate__(self):
+        # a trial holds its study's storage (locks, connections): never pickle it
+        state = self.__dict__.copy()
+        state["trial"] = None
+        return state

@@ -20,6 +20,7 @@ import torch
 from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
+    HasMethods,
     Interval,
     StrOptions,
     validate_parameter_constraints,
@@ -27,10 +28,11 @@ from sklearn.utils._param_validation import (
 
 from skfin.engine.augment import check_augment
 from skfin.engine.callbacks import (DivergenceGuard, EpochProgressBar, TrainingCheckpoint,
-                                    TrainingDivergedError, WarmupCosine, config_fingerprint)
+                                    TrainingDivergedError, WarmupCosine, config_fingerprint,
+                                    context_callbacks)
 from skfin.engine.data import TimeOrderedSplit, WindowDataset
 from skfin.engine.device import resolve_device
-from skfin.engine.net import SkfinNet
+from skfin.engine.net import AcceleratedSkfinNet, SkfinNet, resolve_accelerator
 from skfin.engine.sampling import dropout_rate, mc_dropout, mixture_quantiles
 from skfin.losses import LOSSES, check_loss, loss_for
 from skfin._checks import ParamValidation, check_finite
@@ -81,6 +83,8 @@ PARAMETER_CONSTRAINTS = {
     "augment": [str, list, tuple, dict, None],
     "accumulate": [Interval(Integral, 1, None, closed="left")],
     "checkpoint_dir": [str, os.PathLike, None],
+    "accelerator": [None, StrOptions({"auto"}),
+                    HasMethods(["prepare", "backward", "unwrap_model"])],
 }
 
 COMMON_PARAMS_DOC = """\
@@ -172,7 +176,20 @@ COMMON_PARAMS_DOC = """\
         an int. Another configuration or other data: a warning, and the fit starts
         afresh, overwriting the checkpoint. A finished fit's checkpoint is not resumed:
         fitting again starts anew. ``partial_fit``, ``update`` and ``warm_start`` fits are
-        not checkpointed."""
+        not checkpointed.
+    accelerator : accelerate.Accelerator, "auto" or None, default=None
+        Train through Hugging Face Accelerate (:class:`skfin.engine.net.AcceleratedSkfinNet`),
+        so that ``accelerate launch script.py`` trains data-parallel on several GPUs:
+        every process draws the same batches and trains on its share of each, and a step
+        is the one a single process takes on the whole batch (``batch_size`` is the
+        global batch), up to float rounding. "auto" creates ``Accelerator()``, which takes
+        its settings from ``accelerate launch`` / ``accelerate config``. The accelerator
+        places the net (leave ``device="auto"``, or give its device) and sets the mixed
+        precision (``Accelerator(mixed_precision="bf16")``; ``mixed_precision=True`` is
+        refused). Not combinable with ``accumulate`` > 1 or ``checkpoint_dir``. After
+        ``fit`` the engine is a plain one on the accelerator's device: predictions,
+        ``update``, pickling and :meth:`save` do not involve the accelerator (a saved
+        file stores an instance as "auto"). None trains in this process on ``device``."""
 
 
 FORECASTER_PARAMS_DOC = """\
@@ -514,11 +531,15 @@ class NeuralEstimatorMixin(ParamValidation):
     def _build_engine(self, *, n_windows, n_features, window, horizon, n_targets,
                       **module_args) -> SkfinNet:
         device = resolve_device(self.device)
+        accelerator = self._accelerator(device)
+        if accelerator is not None:          # "cpu", not a process's "cpu:N" (foreach below)
+            device = "cpu" if accelerator.device.type == "cpu" else str(accelerator.device)
         if self.mixed_precision is True and not device.startswith("cuda"):
             warnings.warn(f"mixed_precision=True needs CUDA; training in float32 on {device}.",
                           UserWarning, stacklevel=3)
-        bf16 = (self.mixed_precision is True
-                or (self.mixed_precision == "auto" and _bf16_supported(device)))
+        bf16 = accelerator is None and (
+            self.mixed_precision is True
+            or (self.mixed_precision == "auto" and _bf16_supported(device)))
         split = TimeOrderedSplit(self.valid_fraction, gap=window + horizon - 1)
         has_valid = split.positions(n_windows)[1] is not None
         monitor = "valid_loss" if has_valid else "train_loss"
@@ -576,7 +597,13 @@ class NeuralEstimatorMixin(ParamValidation):
                           seed=seed if isinstance(self.random_state, Integral) else None)
             callbacks.append(("checkpoint", TrainingCheckpoint(
                 self.checkpoint_dir, config=config_fingerprint(config))))
-        return SkfinNet(
+        # callbacks of an enclosing skfin.engine.callbacks.extra_callbacks block (Optuna
+        # pruning in a search, say): not a parameter, so clones and pickles never see them
+        callbacks += context_callbacks(name for name, _ in callbacks)
+        engine, placement = SkfinNet, {"device": device}
+        if accelerator is not None:          # the accelerator places the net
+            engine, placement = AcceleratedSkfinNet, {"device": None, "accelerator": accelerator}
+        return engine(
             module,
             loss_for(self.output, self.loss, module_kwargs["quantiles"],
                      unit=self._variance_unit()),
@@ -593,13 +620,41 @@ class NeuralEstimatorMixin(ParamValidation):
             train_split=split if has_valid else None,
             callbacks=callbacks,
             verbose=self.verbose,
-            device=device,
+            **placement,
             seed=seed,
             mixed_precision=bf16,
             augment=check_augment(getattr(self, "augment", None)),
             accumulate=getattr(self, "accumulate", 1),
             **{f"module__{k}": v for k, v in module_kwargs.items()},
         )
+
+    def _accelerator(self, device: str):
+        """The checked ``accelerate.Accelerator`` of the ``accelerator`` parameter, or None."""
+        accelerator = resolve_accelerator(getattr(self, "accelerator", None))
+        if accelerator is None:
+            return None
+        name = type(self).__name__
+        if getattr(self, "accumulate", 1) > 1:
+            raise ValueError(
+                f"{name} cannot accumulate gradients (accumulate={self.accumulate}) through "
+                "an accelerator. Set accumulate=1 and raise batch_size: with several "
+                "processes, batch_size is the global batch, split between them.")
+        if getattr(self, "checkpoint_dir", None) is not None:
+            raise ValueError(
+                f"{name} does not write training checkpoints through an accelerator (the "
+                "processes would write the same files). Set checkpoint_dir=None, or "
+                "accelerator=None.")
+        if self.mixed_precision is True:
+            raise ValueError(
+                f"With an accelerator, mixed precision is the accelerator's: create it with "
+                f"Accelerator(mixed_precision='bf16') and leave {name}'s mixed_precision "
+                "at 'auto' (or False).")
+        if self.device != "auto" and torch.device(device).type != accelerator.device.type:
+            raise ValueError(
+                f"{name} has device={self.device!r}, but its accelerator places the net on "
+                f"{accelerator.device}. Leave device='auto' (the accelerator decides), or "
+                "create the accelerator for that device (Accelerator(cpu=True) for the CPU).")
+        return accelerator
 
     def _train(self, dataset: WindowDataset, *, n_features, window, horizon, n_targets,
                **module_args) -> None:

@@ -27,6 +27,10 @@ What it changes in skorch, and why:
 
 Early stopping, gradient clipping and LR schedules are skorch callbacks, configured by
 :meth:`skfin.engine.estimator.NeuralEstimatorMixin._build_engine`.
+
+:class:`AcceleratedSkfinNet` is the same engine trained through Hugging Face Accelerate
+(skorch's ``AccelerateMixin``): data-parallel on several GPUs under ``accelerate launch``,
+with the steps of one process, and a plain :class:`SkfinNet` once fitted.
 """
 
 from __future__ import annotations
@@ -40,12 +44,13 @@ from collections.abc import Mapping
 import torch
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
+from skorch.hf import AccelerateMixin
 from skorch.utils import TeeGenerator, to_tensor
 
 from skfin.engine.augment import Augmenter
 from skfin.engine.data import WindowDataset, batch_loader
 
-__all__ = ["SkfinNet"]
+__all__ = ["SkfinNet", "AcceleratedSkfinNet", "resolve_accelerator"]
 
 #: Mixed into the seed of a fit's shuffling generator to seed its augmentation generator
 #: (no extra draw from the torch RNG, so fits without augmentation are unchanged).
@@ -232,8 +237,9 @@ class SkfinNet(NeuralNet):
             weight = to_tensor(weight, device=self.device)
             loss = self.criterion_(y_pred, to_tensor(y_true, device=self.device),
                                    sample_weight=weight)
-        auxiliary = getattr(self.module_, "auxiliary_loss", None)
-        if training and self.module_.training and auxiliary is not None:
+        module = self._bare_module()
+        auxiliary = getattr(module, "auxiliary_loss", None)
+        if training and module.training and auxiliary is not None:
             extra = {} if weight is None or not _takes_sample_weight(auxiliary) else {
                 "sample_weight": weight}
             loss = loss + auxiliary(to_tensor(y_true, device=self.device), **extra)
@@ -304,14 +310,7 @@ class SkfinNet(NeuralNet):
         # the previous epoch's validation (or anything else) switched it to evaluation.
         if not self.module_.training:
             self._set_training(True)
-        x, y = unpack_data(batch)
-        if self.augment is not None:                          # training batches only
-            rngs = getattr(self, "_train_rngs", None) or {}
-            augmenter = rngs.get("augmenter") or Augmenter(self.augment)
-            generator = rngs.get("augment")
-            if generator is None:
-                generator = torch.Generator().manual_seed(int(torch.randint(2**62, ())))
-            x, y = augmenter(x, to_tensor(y, device=self.device), generator)
+        x, y = self._augmented(*unpack_data(batch))
         y_pred = self.infer(x, **fit_params)
         loss = self.get_loss(y_pred, y, X=x, training=True)
         group = getattr(self, "_accumulating", None)
@@ -324,6 +323,21 @@ class SkfinNet(NeuralNet):
             group.total += size
             (loss * size).backward()
         return {"loss": loss, "y_pred": y_pred}
+
+    def _augmented(self, x, y):
+        """A training batch ``(x, y)`` through the ``augment`` augmenter (if any)."""
+        if self.augment is None:
+            return x, y
+        rngs = getattr(self, "_train_rngs", None) or {}
+        augmenter = rngs.get("augmenter") or Augmenter(self.augment)
+        generator = rngs.get("augment")
+        if generator is None:
+            generator = torch.Generator().manual_seed(int(torch.randint(2**62, ())))
+        return augmenter(x, to_tensor(y, device=self.device), generator)
+
+    def _bare_module(self) -> torch.nn.Module:
+        """The net itself (what :meth:`get_loss` asks for an ``auxiliary_loss``)."""
+        return self.module_
 
     def evaluation_step(self, batch, training=False):
         # skorch's version re-walks every submodule to set train/eval mode on each batch.
@@ -343,6 +357,216 @@ class SkfinNet(NeuralNet):
             return out.float()
         return super().infer(x, **fit_params)
 
+
+class AcceleratedSkfinNet(AccelerateMixin, SkfinNet):
+    """:class:`SkfinNet` trained through Hugging Face Accelerate (skorch's ``AccelerateMixin``).
+
+    Run under ``accelerate launch`` (or ``torchrun``), every process holds the whole
+    dataset and draws the same shuffled batches (same seed); each optimizer step splits
+    its batch of ``batch_size`` into one contiguous share per process, and the gradients,
+    averaged across processes by DistributedDataParallel, are those of the whole batch:
+    each share's loss is scaled by its share of the batch (of its total sample weight
+    when weighted) times the number of processes. So the step is the one a single
+    process takes on the whole batch, up to float rounding, and ``batch_size`` stays the
+    global batch. Augmentation is applied to the whole batch before it is split (mixup
+    pairs and draws are those of one process); dropout draws differ by share.
+
+    What changes against :class:`SkfinNet`:
+
+    * placement is the accelerator's (``device=None``); batches go to
+      ``accelerator.device``, and the RNG forked and seeded for a fit is that device's;
+    * the backward pass is ``accelerator.backward``, forward passes run under
+      ``accelerator.autocast()`` (the accelerator's mixed precision, not
+      ``mixed_precision``);
+    * the batch losses in the history are those of the whole batch (reduced across
+      processes), so early stopping and divergence checks agree on every process;
+    * validation is not split: every process scores the whole validation tail (no
+      gather), so ``valid_loss`` is the same everywhere;
+    * LR schedules are skorch's per-epoch callbacks, left unprepared (Accelerate's
+      scheduler wrapper would step once per process per epoch);
+    * at the end of training the engine becomes a plain :class:`SkfinNet` on the
+      accelerator's device (module unwrapped, optimizer unwrapped, no accelerator kept):
+      the fitted state does not depend on the launcher, pickles, and predicts without it.
+
+    Gradient accumulation (``accumulate`` > 1, or an accelerator with
+    ``gradient_accumulation_steps`` > 1) is refused: see :func:`resolve_accelerator`.
+    """
+
+    def __init__(self, module, criterion, *args, accelerator, **kwargs):
+        super().__init__(module, criterion, *args, accelerator=accelerator, **kwargs)
+
+    @contextlib.contextmanager
+    def _seeded(self, offset: int = 0):
+        # SkfinNet's, with the RNG of the accelerator's device (not of ``device``, None).
+        device = self.accelerator.device
+        with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+            torch.manual_seed(self.seed + offset)
+            yield
+
+    def _initialize_accelerator(self):
+        # AccelerateMixin's, without preparing the LR schedulers (see the class notes).
+        if self._wrapped_with_accelerator:
+            return self
+        for kind, names in (("criterion", self._criteria), ("module", self._modules),
+                            ("optimizer", self._optimizers)):
+            with self._current_init_context(kind):
+                for name in names:
+                    part = getattr(self, name + "_")
+                    if kind == "criterion" and isinstance(part, torch.nn.Module) and not any(
+                            p.requires_grad for p in part.parameters()):
+                        part.to(self.accelerator.device)      # nothing for DDP to reduce
+                    elif isinstance(part, (torch.nn.Module, torch.optim.Optimizer)):
+                        setattr(self, name + "_", self.accelerator.prepare(part))
+        self._wrapped_with_accelerator = True
+        return self
+
+    def _bare_module(self) -> torch.nn.Module:
+        return self.accelerator.unwrap_model(self.module_)
+
+    def get_iterator(self, dataset, training=False):
+        # SkfinNet's batches; the shares are cut in train_step_single (not a DataLoader
+        # for the accelerator to shard).
+        return SkfinNet.get_iterator(self, dataset, training=training)
+
+    def _train_step(self, named_parameters, batch, **fit_params):
+        with self.accelerator.accumulate(self.module_):
+            return super()._train_step(named_parameters, batch, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        from accelerate.utils import send_to_device
+
+        if not self.module_.training:
+            self._set_training(True)
+        x, y = self._augmented(*unpack_data(batch))
+        share, x, y = self._share(x, to_tensor(y, device=None))
+        x, y = send_to_device((x, y), self.accelerator.device)
+        with self.accelerator.autocast():
+            y_pred = self.infer(x, **fit_params)
+            loss = self.get_loss(y_pred, y, X=x, training=True)
+        processes = self.accelerator.num_processes
+        if processes == 1:
+            self.accelerator.backward(loss)
+            return {"loss": loss, "y_pred": y_pred}
+        # DDP averages the processes' gradients: scaled so, they sum the whole batch's.
+        self.accelerator.backward(loss * (share * processes))
+        whole = self.accelerator.reduce(loss.detach().float() * share, reduction="sum")
+        return {"loss": whole, "y_pred": y_pred}
+
+    def _share(self, x, y):
+        """This process's contiguous part of a batch, and its share of the batch's weight.
+
+        A process left without a sample (a batch shorter than the number of processes)
+        runs the batch's first sample with share 0, so that every process takes part in
+        the gradient synchronisation.
+        """
+        processes = self.accelerator.num_processes
+        if processes == 1:
+            return 1.0, x, y
+        n = len(y)
+        bounds = torch.arange(processes + 1) * n // processes
+        rank = self.accelerator.process_index
+        lo, hi = int(bounds[rank]), int(bounds[rank + 1])
+        weight = x.get("sample_weight") if isinstance(x, Mapping) else None
+        if weight is not None and float(weight.sum()) > 0:
+            share = float(weight[lo:hi].sum()) / float(weight.sum())
+        else:
+            share = (hi - lo) / n
+        if hi == lo:
+            lo, hi, share = 0, 1, 0.0
+        part = (lambda v: {k: part(u) for k, u in v.items()} if isinstance(v, Mapping)
+                else v[lo:hi])
+        return share, part(x), part(y)
+
+    def validation_step(self, batch, **fit_params):
+        from accelerate.utils import send_to_device
+
+        return super().validation_step(send_to_device(batch, self.accelerator.device),
+                                       **fit_params)
+
+    def evaluation_step(self, batch, training=False):
+        # SkfinNet's: every process scores whole batches, so there is nothing to gather.
+        from accelerate.utils import send_to_device
+
+        return SkfinNet.evaluation_step(self, send_to_device(batch, self.accelerator.device),
+                                        training=training)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        wrapped = self.module_
+        if self._bare_module() is not wrapped:
+            # The best weights early stopping kept are keyed like the wrapped module
+            # ("module." + name); it restores them after the unwrapping below.
+            for _, callback in self.callbacks_:
+                best = getattr(callback, "best_model_weights_", None)
+                if isinstance(best, Mapping):
+                    callback.best_model_weights_ = {
+                        k.removeprefix("module."): v for k, v in best.items()}
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        if self.unwrap_after_train:
+            self._plain()
+        return self
+
+    def _bare_module_of(self, part):
+        if isinstance(part, torch.nn.Module):
+            return self.accelerator.unwrap_model(part)
+        return part
+
+    def _plain(self) -> None:
+        """Become the plain :class:`SkfinNet` that the same fit without Accelerate gives."""
+        device = str(next(iter(self.module_.parameters()), torch.empty(0)).device)
+        wrapped = self.optimizer_
+        self.optimizer_ = optimizer = getattr(wrapped, "optimizer", wrapped)
+        for _, callback in self.callbacks_:               # LR schedules built on the wrapper
+            schedule = getattr(callback, "lr_scheduler_", None)
+            if getattr(schedule, "optimizer", None) is wrapped:
+                schedule.optimizer = optimizer
+        # The accelerator lets go of what it prepared for this fit (it stays the
+        # estimator's parameter, and would otherwise carry them into pickles and clones).
+        ours = {id(wrapped)} | {id(getattr(self, name + "_", None))
+                                for name in self._modules + self._criteria}
+        for name in ("_models", "_optimizers"):
+            kept = getattr(self.accelerator, name, None)
+            if isinstance(kept, list):
+                kept[:] = [part for part in kept if id(part) not in ours
+                           and id(self._bare_module_of(part)) not in ours]
+        for name in ("accelerator", "unwrap_after_train", "_wrapped_with_accelerator"):
+            self.__dict__.pop(name, None)
+        if callable(self.__dict__.get("callbacks__print_log__sink")):
+            self.callbacks__print_log__sink = print
+            for _, callback in self.callbacks_:
+                if getattr(callback, "sink", None) is not None and callback.sink is not print:
+                    callback.sink = print
+        self.device = device
+        self.__class__ = SkfinNet
+
+
+def resolve_accelerator(accelerator):
+    """The ``accelerate.Accelerator`` an estimator's ``accelerator`` parameter asks for.
+
+    None stays None; "auto" creates ``Accelerator()``, which reads its settings (number of
+    processes, mixed precision) from ``accelerate launch`` or ``accelerate config``; an
+    ``Accelerator`` instance is used as is. An accelerator with
+    ``gradient_accumulation_steps`` > 1 is refused: skfin's batches are not a DataLoader
+    that the accelerator could count, so it could not tell where an epoch's last group
+    ends.
+    """
+    if accelerator is None:
+        return None
+    if isinstance(accelerator, str):
+        try:
+            from accelerate import Accelerator
+        except ImportError:        # pragma: no cover - accelerate is in the test extra
+            raise ImportError("accelerator='auto' needs Hugging Face Accelerate: "
+                              "pip install 'skfin[accelerate]'.") from None
+        accelerator = Accelerator()
+    steps = getattr(accelerator, "gradient_accumulation_steps", 1)
+    if steps != 1:
+        raise ValueError(
+            f"The accelerator accumulates gradients over {steps} steps, which skfin's "
+            "engine does not support through Accelerate. Create it without "
+            "gradient_accumulation_steps and use a larger batch_size (with several "
+            "processes, batch_size is the global batch, split between them)."
+        )
+    return accelerator
 
 def _takes_sample_weight(function) -> bool:
     try:

@@ -18,12 +18,20 @@ See ``docs/evaluation.md`` for when sklearn's ``TimeSeriesSplit(gap=...)`` or sk
 ``ExpandingWindowSplitter`` already suffice and when purging and embargo matter.
 
 :func:`backtest` runs several sktime forecasters through the same walk-forward folds and
-returns per-fold scores, forecasts and a leaderboard (the engine of ``skfin backtest``).
+returns per-fold scores, forecasts and a leaderboard (the engine of ``skfin backtest``),
+serially or in parallel on loky, Dask or Ray (``backend=``); :class:`WorkerDiedError` is
+what it raises when a worker process dies mid-fold.
+
+:class:`OptunaSearchCV` searches hyperparameters with Optuna, pruning bad trials after
+each epoch; :func:`default_search_space` is the registry's space for an estimator's net.
 """
 
 from skfin.model_selection._backtest import BacktestResult, backtest
+from skfin.model_selection._parallel import WorkerDiedError
 from skfin.model_selection._sktime import PurgedExpandingWindowSplitter, evaluate
+from skfin.model_selection._search import OptunaSearchCV, default_search_space
 from skfin.model_selection._split import PurgedKFold, PurgedWalkForward
 
 __all__ = ["PurgedWalkForward", "PurgedKFold", "PurgedExpandingWindowSplitter", "backtest",
-           "BacktestResult", "evaluate"]
+           "BacktestResult", "WorkerDiedError", "evaluate", "OptunaSearchCV",
+           "default_search_space"]

@@ -22,11 +22,18 @@ No look-ahead: each forecaster sees ``y`` and ``X`` up to the fold's cutoff only
 advance (daily returns feeding a volatility forecaster are not known for tomorrow).
 Forecasters that read ``X`` as *known-future* covariates (TFT's decoder inputs) would
 need ``X`` at the forecast steps, so they are fitted on ``y`` alone here.
+
+Parallel (``backend="loky" | "dask" | "ray"``): the loop body is one function,
+``_run_task``, that walks one model over its folds (or one fold, with a refit) and returns
+its rows, forecasts or failure; the serial loop calls it in turn, and
+:mod:`skfin.model_selection._parallel` hands the same calls to joblib, Dask or Ray.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+import traceback
 import warnings
 from dataclasses import dataclass, field
 from numbers import Integral, Real
@@ -38,6 +45,7 @@ from sktime.forecasting.base import ForecastingHorizon
 from sktime.split import ExpandingWindowSplitter
 
 from skfin import metrics
+from skfin.model_selection import _parallel
 
 __all__ = ["backtest", "BacktestResult", "coverage_label"]
 
@@ -468,10 +476,139 @@ def _past_covariates_only(forecaster):
     return forecaster.clone().set_params(**dict.fromkeys(names)) if names else forecaster
 
 
+@dataclass
+class _Walk:
+    """What every task of one backtest shares: the data, the folds and the scoring."""
+
+    y: pd.Series
+    X: pd.DataFrame | None
+    splits: list
+    steps: np.ndarray
+    strategy: str
+    coverage: tuple
+    levels: list
+    target: str
+    returns_scale: float
+    periods_per_year: float
+    threads: int
+
+
+@dataclass
+class _Task:
+    """One unit of work: a model's walk over ``folds`` (one fold when refitting)."""
+
+    index: int
+    name: str
+    forecaster: object
+    folds: tuple
+
+
+@dataclass
+class _Outcome:
+    """A task's rows and forecasts, or the fold it failed on and the exception."""
+
+    index: int
+    rows: list
+    forecasts: list
+    failed_fold: int | None = None
+    error: BaseException | None = None
+    trace: str = ""
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int):
+    """Run the block on ``threads`` torch CPU threads, then restore the caller's count."""
+    import torch
+
+    before = torch.get_num_threads()
+    if before != threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def _run_task(walk: _Walk, task: _Task, on_fold=None) -> _Outcome:
+    """Run one task: fit (or update) and forecast every fold of ``task``, in order.
+
+    The one code path of every backend (serial included). ``on_fold(task, k)`` is called
+    before fold ``k`` starts and ``on_fold(task, None)`` after each fold ends (progress
+    bar, heartbeats). An exception is caught and returned with the fold it happened in.
+    """
+    y, X, strategy = walk.y, walk.X, walk.strategy
+    fh_rel = ForecastingHorizon(walk.steps, is_relative=True)
+    values = y.to_numpy(dtype=float)
+    last_observed = y.ffill().to_numpy(dtype=float)
+    rows, frames = [], []
+    model, seen, k = None, -1, task.folds[0]
+    with _torch_threads(walk.threads):
+        try:
+            for k in task.folds:
+                if on_fold is not None:
+                    on_fold(task, k)
+                train, test = walk.splits[k]
+                cutoff = int(train[-1])
+                start = time.perf_counter()
+                if model is None or strategy == "refit":
+                    model = task.forecaster.clone()
+                    model.fit(y.iloc[train], fh=fh_rel,
+                              X=None if X is None else X.iloc[train])
+                else:
+                    new = np.arange(seen + 1, cutoff + 1)
+                    model.update(y.iloc[new], X=None if X is None else X.iloc[new],
+                                 update_params=strategy == "update")
+                seen = cutoff
+                fit_seconds = time.perf_counter() - start
+
+                start = time.perf_counter()
+                pred = model.predict().to_numpy(dtype=float).reshape(-1)
+                bands = quantiles = None
+                if model.get_tag("capability:pred_int", tag_value_default=False,
+                                 raise_error=False):
+                    bands = model.predict_interval(coverage=list(walk.coverage))
+                    quantiles = model.predict_quantiles(alpha=walk.levels)
+                predict_seconds = time.perf_counter() - start
+
+                y_true = values[test]
+                # the direction of a level is the move from the last observed one
+                ref = 0.0 if walk.target == "returns" else last_observed[cutoff]
+                row = {"model": task.name, "fold": k, "cutoff": y.index[cutoff],
+                       "train_size": len(train)}
+                row.update(_fold_scores(y_true, pred, bands, quantiles, ref, walk.target,
+                                        walk.coverage, walk.returns_scale,
+                                        walk.periods_per_year))
+                row.update(fit_seconds=fit_seconds, predict_seconds=predict_seconds)
+                rows.append(row)
+                frames.append(pd.DataFrame({
+                    "model": task.name, "fold": k, "cutoff": y.index[cutoff],
+                    "step": walk.steps, "time": y.index[test], "position": test,
+                    "y_true": y_true, "y_pred": pred, **_bounds(bands, walk.coverage)}))
+                if on_fold is not None:
+                    on_fold(task, None)
+        except Exception as exc:
+            return _Outcome(task.index, rows, frames, k, exc, traceback.format_exc())
+    return _Outcome(task.index, rows, frames)
+
+
+def _tasks(forecasters: dict, n_folds: int, strategy: str) -> list[_Task]:
+    """One task per model (its walk carries state), or per (model, fold) when refitting."""
+    tasks = []
+    for name, template in forecasters.items():
+        template = _past_covariates_only(template)
+        groups = ([(k,) for k in range(n_folds)] if strategy == "refit"
+                  else [tuple(range(n_folds))])
+        for folds in groups:
+            tasks.append(_Task(len(tasks), name, template, folds))
+    return tasks
+
+
 def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_train_size=1,
              strategy="update", coverage=(0.8, 0.9, 0.95), target="returns",
              returns_scale=100.0, periods_per_year=252, errors="raise",
-             progress=True) -> BacktestResult:
+             progress=True, backend=None, n_jobs=None, scheduler=None,
+             threads=1) -> BacktestResult:
     """Walk-forward backtest of several forecasters on the same expanding-window folds.
 
     The last ``folds`` cutoffs are ``step`` observations apart and the last one leaves
@@ -524,11 +661,57 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
         What a failing forecaster does: raise, or warn, drop its rows and go on with the
         next model (the message is kept in ``result.failures``).
     progress : bool, default=True
-        Show a tqdm progress bar over (model, fold) on stderr.
+        Show a tqdm progress bar over (model, fold) on stderr. In parallel it moves when
+        a task finishes (by that task's folds).
+    backend : {None, "loky", "dask", "ray"}, default=None
+        None runs serially. Otherwise the work is split into tasks: one per model with
+        ``strategy="update"`` or ``"no-update_params"`` (a model's walk carries its
+        state from fold to fold), one per (model, fold) with ``"refit"``; the tasks run
+        on processes of this machine through joblib's ``"loky"``, on a
+        ``dask.distributed`` cluster (``scheduler``, or a ``LocalCluster`` of ``n_jobs``
+        one-thread worker processes on 127.0.0.1, closed afterwards) or on Ray (the
+        running Ray, else ``ray.init(num_cpus=n_jobs)``, shut down afterwards). Every
+        task runs the serial path's code, so the result is identical to the serial one
+        (see Notes). Dask and Ray need ``pip install "skfin[distributed]"``.
+    n_jobs : int or None, default=None
+        Workers of a local pool or cluster (loky, a local Dask cluster, a Ray started
+        here); None or -1: every CPU. Must be None or 1 when ``backend=None``; a running
+        Dask scheduler or Ray cluster keeps its own size.
+    scheduler : str or None, default=None
+        Address of a running ``dask.distributed`` scheduler (``"tcp://10.0.0.1:8786"``)
+        with ``backend="dask"``, or of a Ray cluster with ``backend="ray"``. A scheduler
+        that does not answer within 5 s raises a ``ConnectionError`` naming the
+        address.
+    threads : int, default=1
+        torch CPU threads of every task, serial or parallel (the caller's setting is
+        restored afterwards): one per worker does not oversubscribe the cores, and
+        fixing it makes results independent of the backend (see Notes).
 
     Returns
     -------
     BacktestResult
+
+    Raises
+    ------
+    WorkerDiedError
+        A worker process died (killed, out of memory, a crash in native code) while
+        running a task: the message names the model and fold that were running, whatever
+        ``errors`` says, since their rows would otherwise be missing.
+
+    Notes
+    -----
+    Parallel results equal serial ones exactly: every fit is seeded from the
+    forecaster's ``random_state`` alone, a task runs the same code in a worker as in
+    the serial loop, and it runs on ``threads`` torch threads either way. The thread
+    count matters: torch splits CPU reductions across threads, and the same LSTM, TCN
+    or Transformer fitted on 1 and on 2 threads forecasts differently in the 8th digit
+    (measured on S&P 500 returns: up to 3e-8); an MLP did not differ. Workers on other
+    machines (a remote Dask or Ray cluster) reproduce the serial numbers when their CPUs
+    and library versions match this machine's.
+
+    With ``n_jobs`` workers of ``threads`` threads each, keep ``n_jobs * threads`` at or
+    below the cores. sktime's own ``evaluate(forecaster, cv, y, backend="loky" | "dask"
+    | "ray")`` also runs skfin forecasters as they are (tested).
 
     Examples
     --------
@@ -548,6 +731,13 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
     model
     mean   1.291       0.44         0.56      5
     last   1.650       0.60         0.92      5
+
+    The same on two loky worker processes: the same numbers.
+
+    >>> par = backtest({"last": NaiveForecaster("last"), "mean": NaiveForecaster("mean")},
+    ...                r, fh=5, folds=5, progress=False, backend="loky", n_jobs=2)
+    >>> par.forecasts.equals(res.forecasts)
+    True
     """
     if not isinstance(forecasters, dict) or not forecasters:
         raise TypeError("backtest: forecasters must be a non-empty dict {name: forecaster}; "
@@ -567,76 +757,73 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
     if not isinstance(returns_scale, Real) or not returns_scale > 0:
         raise ValueError(f"backtest: returns_scale must be > 0; got {returns_scale!r}.")
 
+    backend, n_jobs = _parallel.check_backend(backend, n_jobs, scheduler)
+    threads = _check_int(threads, "threads", 1)
+
     cv = _splitter(len(y), steps, folds, step, min_train_size)
     splits = list(cv.split(y))
-    fh_rel = ForecastingHorizon(steps, is_relative=True)
-    levels = _quantile_levels(coverage)
-    values = y.to_numpy(dtype=float)
-    last_observed = y.ffill().to_numpy(dtype=float)
+    walk = _Walk(y=y, X=X, splits=splits, steps=steps, strategy=strategy, coverage=coverage,
+                 levels=_quantile_levels(coverage), target=target,
+                 returns_scale=float(returns_scale),
+                 periods_per_year=float(periods_per_year), threads=threads)
+    tasks = _tasks(forecasters, len(splits), strategy)
 
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(forecasters) * len(splits), desc="backtest", unit="fold",
                disable=not progress, leave=False)
-    fold_rows, forecast_rows, failures = [], [], {}
+
+    def on_fold(task, k):           # serial: the bar moves fold by fold
+        if k is None:
+            bar.update(1)
+        else:
+            bar.set_postfix_str(f"{task.name} fold {k + 1}/{len(splits)}")
+
+    outcomes, failures = {}, {}
     try:
-        for name, template in forecasters.items():
-            model_rows, model_forecasts = [], []
-            model, seen = None, -1
-            template = _past_covariates_only(template)
-            try:
-                for k, (train, test) in enumerate(splits):
-                    bar.set_postfix_str(f"{name} fold {k + 1}/{len(splits)}")
-                    cutoff = int(train[-1])
-                    start = time.perf_counter()
-                    if model is None or strategy == "refit":
-                        model = template.clone()
-                        model.fit(y.iloc[train], fh=fh_rel,
-                                  X=None if X is None else X.iloc[train])
-                    else:
-                        new = np.arange(seen + 1, cutoff + 1)
-                        model.update(y.iloc[new],
-                                     X=None if X is None else X.iloc[new],
-                                     update_params=strategy == "update")
-                    seen = cutoff
-                    fit_seconds = time.perf_counter() - start
-
-                    start = time.perf_counter()
-                    pred = model.predict().to_numpy(dtype=float).reshape(-1)
-                    bands = quantiles = None
-                    if model.get_tag("capability:pred_int", tag_value_default=False,
-                                     raise_error=False):
-                        bands = model.predict_interval(coverage=list(coverage))
-                        quantiles = model.predict_quantiles(alpha=levels)
-                    predict_seconds = time.perf_counter() - start
-
-                    y_true = values[test]
-                    # the direction of a level is the move from the last observed one
-                    ref = 0.0 if target == "returns" else last_observed[cutoff]
-                    row = {"model": name, "fold": k, "cutoff": y.index[cutoff],
-                           "train_size": len(train)}
-                    row.update(_fold_scores(y_true, pred, bands, quantiles, ref, target,
-                                            coverage, returns_scale, periods_per_year))
-                    row.update(fit_seconds=fit_seconds, predict_seconds=predict_seconds)
-                    model_rows.append(row)
-                    model_forecasts.append(pd.DataFrame({
-                        "model": name, "fold": k, "cutoff": y.index[cutoff], "step": steps,
-                        "time": y.index[test], "position": test, "y_true": y_true,
-                        "y_pred": pred, **_bounds(bands, coverage)}))
-                    bar.update(1)
-            except Exception as exc:
+        if backend is None:
+            def run():
+                for task in tasks:
+                    if task.name in failures:         # its rows are left out anyway
+                        bar.update(len(task.folds))
+                        continue
+                    yield _run_task(walk, task, on_fold)
+            results = contextlib.nullcontext(run())
+        else:
+            results = _parallel.execute(backend, n_jobs, scheduler, walk, tasks)
+        with results as finished:
+            for outcome in finished:
+                task = tasks[outcome.index]
+                if backend is not None:
+                    bar.set_postfix_str(f"{task.name} fold {task.folds[-1] + 1}/"
+                                        f"{len(splits)} done")
+                    bar.update(len(task.folds))
+                elif outcome.error is not None:         # the folds it did not reach
+                    bar.update(len(task.folds) - len(outcome.rows))
+                outcomes[outcome.index] = outcome
+                if outcome.error is None or task.name in failures:
+                    continue
+                fold = outcome.failed_fold
                 if errors == "raise":
-                    raise
-                message = f"{type(exc).__name__}: {exc}"
-                failures[name] = message
-                warnings.warn(f"backtest: model {name!r} failed ({message}); left out.",
-                              UserWarning, stacklevel=2)
-                bar.update(len(splits) - len(model_rows))
-                continue
-            fold_rows += model_rows
-            forecast_rows += model_forecasts
+                    error = outcome.error
+                    error.add_note(f"backtest: raised by model {task.name!r} in fold {fold} "
+                                   f"(cutoff {y.index[int(splits[fold][0][-1])]}).")
+                    if backend is not None and outcome.trace:
+                        error.add_note(f"Traceback in the {backend} worker:\n"
+                                       f"{outcome.trace}")
+                    raise error
+                message = f"{type(outcome.error).__name__}: {outcome.error}"
+                failures[task.name] = message
+                warnings.warn(f"backtest: model {task.name!r} failed in fold {fold} "
+                              f"({message}); left out.", UserWarning, stacklevel=2)
     finally:
         bar.close()
+
+    fold_rows, forecast_rows = [], []
+    for task in tasks:                    # the serial order: model by model, fold by fold
+        if task.name not in failures:
+            fold_rows += outcomes[task.index].rows
+            forecast_rows += outcomes[task.index].forecasts
 
     return BacktestResult(
         folds=pd.DataFrame(fold_rows),
