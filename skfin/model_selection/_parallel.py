@@ -172,6 +172,17 @@ def execute(backend, n_jobs, scheduler, walk, tasks):
 
 
 @contextlib.contextmanager
+def _closing(outcomes, cancel):
+    """Yield a backend's outcome generator; on leaving (done, or an error raised by a task),
+    close it and ``cancel()`` the tasks still queued."""
+    try:
+        yield outcomes
+    finally:
+        outcomes.close()
+        cancel()
+
+
+@contextlib.contextmanager
 def _loky(n_jobs, scheduler, walk, tasks):
     import multiprocessing
 
@@ -199,15 +210,14 @@ def _loky(n_jobs, scheduler, walk, tasks):
                 raise _died("loky", tasks, running, walk,
                             f"{type(exc).__name__}: {exc}".strip()) from exc
 
-        gen = outcomes()
-        try:
-            yield gen
-        finally:
-            gen.close()
+        def cancel():
             with warnings.catch_warnings():     # joblib's note that it cancels them
                 warnings.filterwarnings("ignore", message=".*have been cancelled",
                                         category=UserWarning)
                 results.close()                 # cancels the tasks not started yet
+
+        with _closing(outcomes(), cancel) as gen:
+            yield gen
 
 
 @contextlib.contextmanager
@@ -253,12 +263,8 @@ def _dask(n_jobs, scheduler, walk, tasks):
                                     f"{type(exc).__name__}: {exc}") from exc
                     yield outcome
 
-            gen = outcomes()
-            try:
+            with _closing(outcomes(), lambda: client.cancel(list(futures))) as gen:
                 yield gen
-            finally:
-                gen.close()
-                client.cancel(list(futures))
     finally:
         if cluster is not None:
             cluster.close()
@@ -297,14 +303,13 @@ def _ray(n_jobs, scheduler, walk, tasks):
                                 f"{type(exc).__name__}") from exc
                 yield outcome
 
-        gen = outcomes()
-        try:
-            yield gen
-        finally:
-            gen.close()
+        def cancel():
             for ref in refs:
                 with contextlib.suppress(Exception):
                     ray.cancel(ref)
+
+        with _closing(outcomes(), cancel) as gen:
+            yield gen
     finally:
         if started:
             ray.shutdown()
