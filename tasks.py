@@ -59,7 +59,8 @@ def ensure_env() -> Path:
 #: The numerical core under mutation testing, each with the fast tests that cover it: what
 #: ``tasks.py mutate`` runs against every mutant of that module.
 MUTATION_TARGETS = {
-    "skfin/metrics/_probabilistic.py": ["tests/test_metrics.py"],
+    "skfin/metrics/_probabilistic.py": ["tests/test_metrics.py",
+                                        "tests/test_metrics_input_checks.py"],
     "skfin/metrics/_finance.py": ["tests/test_metrics.py"],
     "skfin/metrics/_validation.py": ["tests/test_metrics.py"],
     "skfin/metrics/_scorers.py": ["tests/test_metrics.py"],
