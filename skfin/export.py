@@ -150,6 +150,13 @@ def _serving_module(estimator, levels: list[float]) -> _Served:
             "with est.set_params(uncertainty='head') (predict then gives the same as the "
             "export)."
         )
+    if getattr(estimator.net_.module_, "draws_paths", False):
+        raise ExportError(
+            f"{name} draws autoregressive sample paths for its quantiles "
+            f"(n_paths={estimator.net_.module_.n_paths}): an exported graph does not sample. "
+            "Refit with n_paths=0 (quantiles from the head's distribution at each step) to "
+            "export it."
+        )
     if getattr(estimator, "n_future_", 0):
         raise ExportError(
             f"{name} reads known-future covariates (future_X={estimator.future_X!r}): its "

@@ -17,7 +17,9 @@ from sktime.utils.validation.forecasting import check_fh
 
 from skfin import nets
 from skfin.calendars import trading_calendar
+from skfin.engine.causal import _EFFECT_DOC, _EFFECT_NOTES, _CausalEffect
 from skfin.engine.data import WindowDataset
+from skfin.engine.meta import MAML, adapt, meta_train
 from skfin.engine.device import resolve_device
 from skfin.engine.estimator import (
     NeuralEstimatorMixin,
@@ -27,6 +29,7 @@ from skfin.engine.estimator import (
     check_levels,
     check_output,
     fill_doc,
+    _starts,
 )
 
 __all__ = ["NeuralForecaster", "MLPForecaster", "LSTMForecaster", "GRUForecaster",
@@ -35,7 +38,8 @@ __all__ = ["NeuralForecaster", "MLPForecaster", "LSTMForecaster", "GRUForecaster
            "TransformerForecaster", "PatchTSTForecaster", "AutoformerForecaster",
            "NBEATSForecaster", "MultiTaskForecaster", "TFTForecaster",
            "MambaForecaster", "S4DForecaster", "DeepKoopmanForecaster",
-           "NeuralODEForecaster", "NeuralCDEForecaster"]
+           "NeuralODEForecaster", "CausalLSTMForecaster", "NeuralCDEForecaster",
+           "LagLlamaForecaster", "PatchDecoderForecaster"]
 
 def _check_input(data, what: str, allow_nan: bool = False) -> None:
     """Name the first NaN, unsorted or duplicated time stamp before sktime converts ``data``.
@@ -131,6 +135,50 @@ def _elapsed(index: pd.Index, unit: float | None = None) -> tuple[np.ndarray, fl
     return np.concatenate([[1.0], gaps / unit]).astype(np.float32), unit
 
 
+def _panel_series(y: pd.DataFrame, X: pd.DataFrame | None, name: str) -> list:
+    """``[(label, [y | X] of the series, its time index), ...]`` of a panel, in order.
+
+    A panel is sktime's ``pd-multiindex`` / ``pd_multiindex_hier``: every index level but
+    the last names the series, the last is time. Series of different sampling
+    frequencies (daily and monthly, say) are refused: one net reads one kind of step.
+    """
+    if X is not None and not isinstance(X, pd.DataFrame):
+        X = getattr(X, "X", X)                        # sktime's VectorizedDF: its panel
+    levels = list(range(y.index.nlevels - 1))
+    both = y if X is None else pd.concat([y, X.reindex(y.index)], axis=1)
+    series, steps = [], {}
+    for label, part in both.groupby(level=levels, sort=False):
+        label = label[0] if isinstance(label, tuple) and len(label) == 1 else label
+        index = part.index.get_level_values(-1)
+        part = part.droplevel(levels)
+        series.append((label, part, index))
+        steps[label] = _median_step(index)
+    known = {k: v for k, v in steps.items() if v is not None}
+    if known and max(known.values()) > 1.5 * min(known.values()):
+        shown = ", ".join(f"{k!r}: {v:g}" for k, v in list(known.items())[:6])
+        raise ValueError(
+            f"{name}.pretrain got series sampled at different frequencies (median step "
+            f"between observations, in days or index units: {shown}). One net reads one "
+            "kind of step: resample them to a common frequency (e.g. daily returns, or "
+            "monthly), or pretrain on the series of one frequency."
+        )
+    return series
+
+
+def _median_step(index: pd.Index) -> float | None:
+    """Median spacing of ``index``: days for dates, units for integers and periods."""
+    if len(index) < 2:
+        return None
+    if isinstance(index, pd.DatetimeIndex):
+        return float(np.median(np.diff(index.asi8)) / 86_400e9)
+    if isinstance(index, pd.PeriodIndex):
+        return float(np.median(np.diff(index.to_timestamp().asi8)) / 86_400e9)
+    try:
+        return float(np.median(np.diff(np.asarray(index, dtype=np.float64))))
+    except (TypeError, ValueError):
+        return None
+
+
 def _with_calendar(data, seen: pd.Index | None = None):
     """``data`` with its trading-day frequency attached, if it has dates but no frequency.
 
@@ -172,6 +220,8 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         "capability:categorical_in_X": False,
         "capability:update": True,
         "capability:random_state": True,
+        # pretrain(panel) trains one global net over many series; fit then fine-tunes it
+        "capability:pretrain": True,
         "requires-fh-in-fit": True,
         # X may start later than y (an indicator's warm-up dropped in a ForecastingPipeline):
         # _align_Xy keeps the rows both have, and refuses anything else.
@@ -402,30 +452,193 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         _check_observed(values, what, list(both.columns), y.index, self._reads_missing())
         check_float32_range(np.nan_to_num(values), what, list(both.columns))
         self.__dict__.pop("time_unit_", None)            # set from this fit's index
+        self.loc_, self.scale_, self.variance_unit_ = self._scaling(
+            values, list(both.columns), self.n_targets_)
+        shape = dict(n_features=values.shape[1], window=self.window, horizon=self.horizon_,
+                     n_targets=self.n_targets_, n_future=self.n_future_)
+        pretrained = getattr(self, "pretrained_net_", None)
+        if pretrained is not None:
+            self._check_pretrained(shape, list(both.columns))
+            self.horizon_ = shape["horizon"]
+            if getattr(self, "meta", None) is not None:
+                self._maml_adapt(self._training_set(), shape)
+                return self
+        self._train(self._training_set(), start_from=pretrained, **shape)
+        return self
+
+    def _scaling(self, values: np.ndarray, columns: list, n_targets: int):
+        """``(loc, scale, variance_unit)`` that standardise the columns of ``values``.
+
+        Mean and standard deviation per column (``standardize=True``; a constant column
+        keeps scale 1), or none. With ``loss="qlike"`` a variance target stays a variance:
+        divided by its mean, never centred (``variance_unit`` is then 1, the loss's unit).
+        """
         if self.standardize:
             with np.errstate(over="ignore", invalid="ignore"):
                 std = np.nanstd(values, axis=0)
             if not np.isfinite(std).all() or (std > np.finfo(np.float32).max).any():
-                col = list(both.columns)[int(np.argmax(~np.isfinite(std) | (std > 3e38)))]
+                col = columns[int(np.argmax(~np.isfinite(std) | (std > 3e38)))]
                 raise ValueError(
                     f"Column {col!r} is too large to standardise (its variance overflows). "
                     "Rescale it first, e.g. divide by a power of ten or take log returns."
                 )
-            self.loc_, self.scale_ = np.nanmean(values, axis=0), np.where(std > 0, std, 1.0)
+            loc, scale = np.nanmean(values, axis=0), np.where(std > 0, std, 1.0)
         else:
-            self.loc_, self.scale_ = np.zeros(values.shape[1]), np.ones(values.shape[1])
-        unit = self._check_variance_target(values[:, :self.n_targets_], list(y.columns))
-        self.variance_unit_ = 1.0                      # loss="qlike": the loss's target unit
+            loc, scale = np.zeros(values.shape[1]), np.ones(values.shape[1])
+        unit = self._check_variance_target(values[:, :n_targets], columns[:n_targets])
+        variance_unit = 1.0                            # loss="qlike": the loss's target unit
         if self.loss == "qlike" and self.standardize:
-            # a variance stays a variance: divided by its mean, never centred
-            means = np.nanmean(values[:, :self.n_targets_], axis=0)
-            self.loc_[:self.n_targets_] = 0.0
-            self.scale_[:self.n_targets_] = np.where(means > 0, means, unit)
+            means = np.nanmean(values[:, :n_targets], axis=0)
+            loc[:n_targets] = 0.0
+            scale[:n_targets] = np.where(means > 0, means, unit)
         elif self.loss == "qlike":
-            self.variance_unit_ = unit
-        self._train(self._training_set(), n_features=values.shape[1], window=self.window,
-                    horizon=self.horizon_, n_targets=self.n_targets_, n_future=self.n_future_)
+            variance_unit = unit
+        return loc, scale, variance_unit
+
+    # -- pretraining on a panel (sktime's pretrain) ----------------------------------
+    def _pretrain(self, y, X=None, fh=None):
+        """One global net over every series of the panel ``y`` (sktime's ``pretrain``).
+
+        Each series is standardised by its own mean and standard deviation (so series in
+        different units train together) and cut into windows that never cross into
+        another series; each is validated on its own most recent samples. The trained
+        engine is kept as ``pretrained_net_``; ``fit`` on a series then starts from its
+        weights (fine-tuning, with ``freeze``) instead of a random initialisation.
+        """
+        if fh is None:
+            raise ValueError(
+                f"{type(self).__name__}.pretrain needs fh: the net forecasts steps "
+                "1..max(fh) at once, and fit fine-tunes that same head. Pass e.g. "
+                "fh=[1, 2, 3, 4, 5]."
+            )
+        self._check_hyperparams()
+        if not fh.is_relative:
+            raise ValueError(
+                f"{type(self).__name__}.pretrain takes fh as steps ahead (relative), e.g. "
+                "fh=[1, 2, 3, 4, 5]: a panel's series end at different dates."
+            )
+        return self._pretrain_on(y, X, int(np.max(fh.to_numpy())), start_from=None)
+
+    def _pretrain_update(self, y, X=None, fh=None):
+        """Another panel (or batch of one): training continues from the pretrained weights."""
+        shape = self.pretrained_shape_
+        if fh is not None:
+            if not fh.is_relative or int(np.max(fh.to_numpy())) != shape["horizon"]:
+                raise ValueError(
+                    f"{type(self).__name__} was pretrained for fh up to "
+                    f"{shape['horizon']} steps; pretrain again with that horizon, or "
+                    "start from a new estimator."
+                )
+        return self._pretrain_on(y, X, shape["horizon"], start_from=self.pretrained_net_)
+
+    def _pretrain_on(self, y, X, horizon: int, start_from):
+        name = type(self).__name__
+        series = _panel_series(y, X, name)
+        n_targets = y.shape[1]
+        columns = [*y.columns, *([] if X is None else X.columns)]
+        blocks, dts, ends, starts, offset, unit = [], [], [], [], 0, None
+        min_rows = self.window + horizon
+        for label, part, index in series:
+            values = as_numeric(part, "y" if X is None else "y or X").to_numpy(np.float64)
+            _check_observed(values, "y", columns, index, allow_nan=False)
+            check_float32_range(values, "y", columns)
+            if len(values) < min_rows:
+                raise ValueError(
+                    f"Series {label!r} of the panel has {len(values)} observations, fewer "
+                    f"than window + max(fh) = {self.window} + {horizon} = {min_rows} needed "
+                    "for one training sample. Drop it, give it more history, or lower "
+                    "window or fh."
+                )
+            loc, scale, _ = self._scaling(values, columns, n_targets)
+            blocks.append(((values - loc) / scale).astype(np.float32))
+            if nets.reads_time(self._module):
+                dt, unit = _elapsed(index, unit)          # one time unit for the panel
+                dts.append(dt)
+            n_ends = len(values) - horizon - self.window + 1
+            ends.append(offset + self.window - 1 + np.arange(n_ends))
+            starts.append(np.full(n_ends, offset))
+            offset += len(values)
+        device = resolve_device(self.device)
+        features = torch.as_tensor(np.concatenate(blocks), device=device)
+        dataset = WindowDataset(
+            features, torch.as_tensor(np.concatenate(ends), device=device), self.window,
+            targets=features[:, :n_targets],
+            target_offsets=torch.arange(1, horizon + 1, device=device),
+            dt=torch.as_tensor(np.concatenate(dts), device=device) if dts else None,
+            starts=torch.as_tensor(np.concatenate(starts), device=device))
+        shape = dict(n_features=len(columns), window=self.window, horizon=horizon,
+                     n_targets=n_targets, n_future=0)
+        if start_from is not None:
+            self._check_pretrained(shape, columns)
+        if getattr(self, "meta", None) is None:
+            self._train(dataset, start_from=start_from, freeze=None, **shape)
+            # Only pretrained_* attributes survive: sktime keeps them apart from fit's.
+            self.pretrained_net_ = self.__dict__.pop("net_")
+            self.__dict__.pop("_calibration", None)
+        else:
+            self.pretrained_net_, losses = self._meta_pretrain(dataset, start_from, shape)
+            self.pretrained_meta_loss_ = [*getattr(self, "pretrained_meta_loss_", []), *losses]
+        self.pretrained_shape_ = {**shape, "columns": columns}
+        self.pretrained_series_ = [*getattr(self, "pretrained_series_", []),
+                                   *[label for label, _, _ in series]]
         return self
+
+    def _maml(self) -> MAML:
+        return MAML() if self.meta == "maml" else self.meta
+
+    def _meta_pretrain(self, dataset: WindowDataset, start_from, shape: dict):
+        """A new engine meta-trained by MAML on ``dataset`` (from ``start_from``'s weights)."""
+        net = self._build_engine(n_windows=len(dataset), starts=_starts(dataset), freeze=None,
+                                 **shape)
+        with net._seeded():
+            net.initialize()
+        if start_from is not None:
+            net.module_.load_state_dict(start_from.module_.state_dict())
+        losses = meta_train(net, dataset, self._maml(), epochs=self.max_epochs,
+                            grad_clip=self.grad_clip)
+        return net, losses
+
+    def _maml_adapt(self, dataset: WindowDataset, shape: dict) -> None:
+        """``fit`` after a MAML ``pretrain``: the pretrained weights, adapted by MAML's
+        inner steps on the last ``support`` training windows (before the validation tail,
+        which calibrates the intervals of point models, as after any fit)."""
+        config = self._maml()
+        net = self._build_engine(n_windows=len(dataset), **shape)
+        self._continue_from(self.pretrained_net_, net, weights_only=True)
+        train = dataset if net.train_split is None else net.train_split(dataset)[0]
+        x, y = train[torch.arange(max(0, len(train) - config.support), len(train))]
+        x = x["x"] if isinstance(x, dict) else x
+        net.module_.train()
+        with net._seeded():
+            adapt(net.module_, net.criterion_, x, y, inner_lr=config.inner_lr,
+                  inner_steps=config.inner_steps)
+        net.module_.eval()
+        self.net_ = net
+        self._calibrate(dataset)
+
+    def _check_pretrained(self, shape: dict, columns: list) -> None:
+        """Refuse data that the pretrained net cannot read or forecast."""
+        name, pre = type(self).__name__, self.pretrained_shape_
+        if shape["n_features"] != pre["n_features"] or shape["n_targets"] != pre["n_targets"]:
+            raise ValueError(
+                f"{name} was pretrained on {pre['n_targets']} target column(s) and "
+                f"{pre['n_features'] - pre['n_targets']} exogenous column(s) "
+                f"({pre['columns']}); this data has {shape['n_targets']} and "
+                f"{shape['n_features'] - shape['n_targets']} ({columns}). Pass data with the "
+                "same columns, or pretrain again."
+            )
+        if shape["horizon"] > pre["horizon"]:
+            raise ValueError(
+                f"max(fh)={shape['horizon']} exceeds the horizon {pre['horizon']} that "
+                f"{name} was pretrained for. Use fh up to {pre['horizon']}, or pretrain "
+                "with a longer fh."
+            )
+        if shape.get("n_future"):
+            raise ValueError(
+                f"{name} was pretrained without known-future covariates; fine-tune with "
+                "future_X=None."
+            )
+        shape["horizon"] = pre["horizon"]        # the pretrained head forecasts these steps
 
     def _update(self, y, X=None, update_params=True):
         old_y, old_X = self._seen
@@ -561,7 +774,7 @@ class MLPForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -600,7 +813,7 @@ class LSTMForecaster(NeuralForecaster):
                  mixed_precision="auto", device="auto", random_state=None, verbose=0,
                  update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -636,7 +849,7 @@ class GRUForecaster(NeuralForecaster):
                  mixed_precision="auto", device="auto", random_state=None, verbose=0,
                  update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -674,7 +887,7 @@ class AttentionLSTMForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -712,7 +925,7 @@ class ResidualLSTMForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -760,7 +973,7 @@ class BayesianLSTMForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -796,7 +1009,7 @@ class CNNLSTMForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -836,7 +1049,7 @@ class TCNForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -873,7 +1086,7 @@ class WaveNetForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -917,7 +1130,7 @@ class TransformerForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -963,7 +1176,7 @@ class PatchTSTForecaster(NeuralForecaster):
                  patience=10, mixed_precision="auto", device="auto", random_state=None,
                  verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -1008,7 +1221,7 @@ class AutoformerForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -1057,7 +1270,7 @@ class NBEATSForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -1103,7 +1316,7 @@ class MultiTaskForecaster(NeuralForecaster):
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -1161,7 +1374,7 @@ class TFTForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -1202,7 +1415,7 @@ class MambaForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -1243,7 +1456,7 @@ class S4DForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -1285,7 +1498,7 @@ class DeepKoopmanForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
 
 
@@ -1335,8 +1548,111 @@ class NeuralODEForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())
+
+
+@fill_doc
+class CausalLSTMForecaster(_CausalEffect, NeuralForecaster):
+    """Outcome under a treatment and under its counterfactual (TARNet/CRN-style LSTM), as an sktime forecaster.
+
+    A forecaster like the others (``predict`` forecasts under the observed treatment);
+    :meth:`~skfin.forecasting.CausalLSTMForecaster.effect` also estimates what the
+    treatment does to ``y``, per window of the series and on average. ``treatment`` names
+    the treatment column of ``X`` (or indexes the net's features ``[y | X]``: -1 is
+    ``X``'s last column, or ``y`` itself without ``X``). Pass ``future_X=None`` when the
+    treatment is observed, not scheduled.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    {net_params}
+    {common_params}
+    {forecaster_params}
+
+    References
+    ----------
+    Shalit, Johansson and Sontag (2017), "Estimating individual treatment effect:
+    generalization bounds and algorithms", ICML. Bica, Alaa, Jordon and van der Schaar
+    (2020), "Estimating counterfactual treatment outcomes over time through adversarially
+    balanced representations", ICLR.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500, load_vix
+    >>> from skfin.forecasting import CausalLSTMForecaster
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff()
+    >>> vix = load_vix().reindex(r.index).ffill()
+    >>> y = r.abs().iloc[-500:].rename("abs_r")
+    >>> X = (vix > 20).astype(float).iloc[-500:].to_frame("high_vix")
+    >>> f = CausalLSTMForecaster(window=5, hidden_size=8, treatment="high_vix", future_X=None,
+    ...                          max_epochs=2, random_state=0).fit(y, X, fh=[1, 2])
+    >>> per_window, average = f.effect(n_boot=100)
+    >>> per_window.shape, list(average.columns)
+    ((494, 2), [('abs_r', 1), ('abs_r', 2)])
+    """
+
+    _module = nets.CausalLSTM
+
+    def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
+                 embedding_size=8, treatment=-1,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
+        self._init(locals())
+
+    def _feature_names(self) -> list | None:
+        if getattr(self, "_seen", None) is None:      # pretrain: a panel, not one series
+            return None
+        y, X = self._seen
+        return [*y.columns, *([] if X is None else X.columns)]
+
+    def _net_value(self, value: float, column: int) -> float:
+        return (value - self.loc_[column]) / self.scale_[column]     # standardised like X
+
+    def _effect_scale(self) -> np.ndarray:
+        return self.scale_[:self.n_targets_]                          # per target, [T]
+
+    def effect(self, *, treated=1.0, control=0.0, coverage=0.9, n_boot=1000):
+        """The effect of the treatment on ``y``, per window of the data seen and on average.
+
+        The windows are those trained on: every window of the data seen in ``fit`` and
+        ``update`` whose ``max(fh)`` next steps are observed (their outcomes).
+
+        Parameters
+        ----------
+{effect_params}
+
+        Returns
+        -------
+        per_window : pandas.DataFrame
+            One row per window, indexed by its last time stamp (when the treatment is
+            set), columns ``(target, step)``: outcome under ``treated`` minus outcome
+            under ``control``, in ``y``'s units.
+        average : pandas.DataFrame
+            Rows "effect", "lower" and "upper" (the average effect and its interval), the
+            same columns.
+
+        Notes
+        -----
+{effect_notes}
+        """
+        self.check_is_fitted()
+        dataset = self._training_set()
+        targets = dataset[torch.arange(len(dataset))][1].cpu().numpy()        # [n, H, T]
+        effect, average = self._effect(dataset, targets, treated, control, coverage, n_boot)
+        y = self._seen[0]
+        columns = pd.MultiIndex.from_product([list(y.columns), range(1, self.horizon_ + 1)])
+        effect, average = (v.transpose(0, 2, 1).reshape(len(v), -1) for v in (effect, average))
+        return (pd.DataFrame(effect, index=y.index[dataset.ends.cpu().numpy()], columns=columns),
+                pd.DataFrame(average, index=["effect", "lower", "upper"], columns=columns))
+
+    effect.__doc__ = effect.__doc__.format(effect_params=_EFFECT_DOC, effect_notes=_EFFECT_NOTES)
 
 
 @fill_doc
@@ -1387,5 +1703,104 @@ class NeuralCDEForecaster(NeuralForecaster):
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
                  future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
+        self._init(locals())
+
+
+@fill_doc
+class LagLlamaForecaster(NeuralForecaster):
+    """Lag-Llama (Rasul et al., 2023): a causal decoder over value-and-lag tokens, as a forecaster.
+
+    ``y`` is the first input channel (exogenous ``X`` columns follow), so the per-window
+    ``scaling`` ("robust" or "mean_abs"; off by default, as the forecaster already
+    standardises) maps the forecasts back with each window's statistics of ``y``. With a
+    distribution head (``output="student_t"`` is the paper's; the default is "point", as
+    for every estimator) and no ``X``, ``predict_quantiles`` and ``predict_interval`` read
+    ``n_paths`` autoregressive sample paths (each step drawn from the one-step-ahead
+    distribution and fed back); ``predict`` is the head's direct forecast. See
+    :class:`skfin.nets.LagLlama`.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    {net_params}
+    {common_params}
+    {forecaster_params}
+
+    References
+    ----------
+    Rasul et al. (2023), "Lag-Llama: towards foundation models for probabilistic time
+    series forecasting", arXiv:2310.08278.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import LagLlamaForecaster
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().iloc[-600:]
+    >>> f = LagLlamaForecaster(d_model=8, n_heads=2, num_layers=1, output="student_t",
+    ...                        n_paths=50, max_epochs=1, random_state=0)
+    >>> f = f.fit(r, fh=[1, 2, 3, 4, 5])
+    >>> f.predict_interval(coverage=0.9).shape          # bands from 50 sample paths
+    (5, 2)
+    """
+
+    _module = nets.LagLlama
+
+    def __init__(self, *, window=32, lags=None, d_model=32, n_heads=4, num_layers=2,
+                 dim_feedforward=64, dropout=0.1, scaling=None, n_paths=100,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
+        self._init(locals())
+
+
+@fill_doc
+class PatchDecoderForecaster(NeuralForecaster):
+    """Decoder-only patch Transformer (TimesFM, Das et al., 2024), as an sktime forecaster.
+
+    ``y`` is the first input channel (exogenous ``X`` columns follow), so the per-window
+    ``scaling`` (off by default) maps the forecasts back with each window's statistics
+    of ``y``; the last
+    patch's token gives the whole horizon. See :class:`skfin.nets.PatchDecoder`.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past observations each forecast reads.
+    {net_params}
+    {common_params}
+    {forecaster_params}
+
+    References
+    ----------
+    Das, Kong, Sen and Zhou (2024), "A decoder-only foundation model for time-series
+    forecasting", ICML.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.forecasting import PatchDecoderForecaster
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().iloc[-600:]
+    >>> f = PatchDecoderForecaster(patch_len=8, d_model=8, n_heads=2, output="quantile",
+    ...                            max_epochs=1, random_state=0).fit(r, fh=list(range(1, 11)))
+    >>> f.predict_quantiles(alpha=[0.1, 0.5, 0.9]).shape   # 10 days from one output patch
+    (10, 3)
+    """
+
+    _module = nets.PatchDecoder
+
+    def __init__(self, *, window=32, patch_len=4, d_model=32, n_heads=4, num_layers=2,
+                 dim_feedforward=64, dropout=0.1, scaling=None,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, update_epochs=2, standardize=True,
+                 future_X="all",
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None, meta=None):
         self._init(locals())

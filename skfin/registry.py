@@ -272,6 +272,13 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                      "hidden_size": IntRange(8, 64, log=True),
                      "ode_hidden": IntRange(8, 64, log=True),
                      "step_size": Choice(0.25, 0.5, 1.0)}),
+    Architecture("causal_lstm", nets.CausalLSTM, regressors.CausalLSTMRegressor,
+                 forecasting.CausalLSTMForecaster, "recurrent",
+                 test_params=(
+                     {"window": 5, "hidden_size": 8, "embedding_size": 4},
+                     {"window": 3, "hidden_size": 4, "embedding_size": 2, "num_layers": 1},
+                 ),
+                 search_space={**_RNN_SPACE, "embedding_size": Choice(4, 8, 16)}),
     Architecture("neural_cde", nets.NeuralCDE, regressors.NeuralCDERegressor,
                  forecasting.NeuralCDEForecaster, "dynamics",
                  test_params=(
@@ -283,6 +290,34 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                  search_space={
                      "hidden_size": IntRange(8, 64, log=True),
                      "vf_hidden": IntRange(8, 64, log=True), "step_size": Choice(0.25, 0.5, 1.0)}),
+    # The paper's head is Student-t (the net's default); the faces default to output="point"
+    # like every other estimator (see the TFT's entry): pass output="student_t" for the
+    # paper's set-up, with quantiles from sample paths.
+    Architecture("lag_llama", nets.LagLlama, regressors.LagLlamaRegressor,
+                 forecasting.LagLlamaForecaster, "attention",
+                 test_params=(
+                     {"window": 5, "d_model": 8, "n_heads": 2, "num_layers": 1,
+                      "dim_feedforward": 16, "n_paths": 20},
+                     {"window": 3, "lags": (1, 2), "d_model": 4, "n_heads": 1, "num_layers": 1,
+                      "dim_feedforward": 8, "scaling": "mean_abs", "n_paths": 10},
+                 ),
+                 search_space={
+                     "d_model": Choice(16, 32, 64), "n_heads": Choice(1, 2, 4),
+                     "num_layers": IntRange(1, 3), "dim_feedforward": Choice(32, 64, 128),
+                     "dropout": FloatRange(0.0, 0.3), "scaling": Choice("mean_abs", "robust")}),
+    Architecture("patch_decoder", nets.PatchDecoder, regressors.PatchDecoderRegressor,
+                 forecasting.PatchDecoderForecaster, "attention",
+                 test_params=(
+                     {"window": 5, "patch_len": 2, "d_model": 8, "n_heads": 2, "num_layers": 1,
+                      "dim_feedforward": 16},
+                     {"window": 3, "patch_len": 3, "d_model": 4, "n_heads": 1, "num_layers": 1,
+                      "dim_feedforward": 8, "scaling": None},
+                 ),
+                 search_space={
+                     "patch_len": Choice(4, 8, 16), "d_model": Choice(16, 32, 64),
+                     "n_heads": Choice(1, 2, 4), "num_layers": IntRange(1, 3),
+                     "dim_feedforward": Choice(32, 64, 128), "dropout": FloatRange(0.0, 0.3),
+                     "scaling": Choice("mean_abs", "robust")}),
 )
 
 

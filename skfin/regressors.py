@@ -45,6 +45,7 @@ from sklearn.utils.validation import (
 )
 
 from skfin import nets
+from skfin.engine.causal import _EFFECT_DOC, _EFFECT_NOTES, _CausalEffect
 from skfin.engine.data import WindowDataset
 from skfin.engine.device import resolve_device
 from skfin.engine.estimator import (
@@ -63,7 +64,8 @@ __all__ = ["NeuralRegressor", "MLPRegressor", "LSTMRegressor", "GRURegressor",
            "NBEATSRegressor", "MultiTaskRegressor",
            "TransformerRegressor", "PatchTSTRegressor", "AutoformerRegressor",
            "TFTRegressor", "MambaRegressor", "S4DRegressor", "DeepKoopmanRegressor",
-           "NeuralODERegressor", "NeuralCDERegressor"]
+           "NeuralODERegressor", "CausalLSTMRegressor", "NeuralCDERegressor",
+           "LagLlamaRegressor", "PatchDecoderRegressor"]
 
 #: Checks of ``sklearn.utils.estimator_checks`` that fail by design, with the reason.
 EXPECTED_FAILED_CHECKS = {
@@ -209,7 +211,7 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         return y
 
     # -- fit / predict ---------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Fit the net on rows (or windows) ``X`` and targets ``y``.
 
         With ``warm_start=True`` and a fitted net, training continues from its weights
@@ -232,6 +234,16 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
             windows of later rows). The weights of warm-up rows, which are not trained on,
             are dropped. A pandas Series longer than a pandas ``X`` is taken at ``X``'s
             index, like ``y``. None weighs every sample equally.
+        groups : array-like of shape (n_samples,), default=None
+            The series each row belongs to, for a panel of several series (tickers, say)
+            stacked in ``X``: one **global** net is trained on all of them, and a window
+            only ever reads rows of its own series (the rows of each series in the order
+            given; the series may be interleaved, e.g. sorted by date). Each series is
+            validated on its own most recent samples, after the usual gap. ``X`` with a
+            two-level (series, time) ``MultiIndex`` needs no ``groups``: its first level is
+            used. Pass the same groups (or the MultiIndex) to ``predict``. Every series
+            needs at least ``window`` rows with all features observed. Per-series scaling
+            is up to the features (returns, ratios, or a per-series scaler).
 
         Returns
         -------
@@ -249,9 +261,25 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         >>> model = LSTMRegressor(window=20, hidden_size=8, max_epochs=2, random_state=0)
         >>> model.fit(X, y, sample_weight=weight).predict(X.tail(3)).shape
         (3,)
+
+        One global net over the S&P 500 and NASDAQ daily returns, stacked with a
+        (ticker, date) MultiIndex; tomorrow's forecast for each from its last row:
+
+        >>> from skfin.datasets import load_nasdaq
+        >>> nasdaq = 100 * np.log(load_nasdaq()["Close"]).diff()
+        >>> panel = pd.concat({"SP500": r, "NASDAQ": nasdaq}, names=["ticker", "date"])
+        >>> X, y = panel.to_frame("r"), panel.groupby(level=0).shift(-1)
+        >>> keep = X["r"].notna() & y.notna()
+        >>> model = LSTMRegressor(window=20, hidden_size=8, max_epochs=2, random_state=0)
+        >>> model = model.fit(X[keep], y[keep])
+        >>> model.n_series_
+        2
+        >>> model.predict(X[keep].groupby(level=0).tail(1)).shape
+        (2,)
         """
         continuing = self.warm_start and getattr(self, "net_", None) is not None
-        return self._fit(X, y, sample_weight, partial=False, continuing=continuing)
+        return self._fit(X, y, sample_weight, partial=False, continuing=continuing,
+                         groups=groups)
 
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch on ``X, y`` from the current weights (incremental learning).
@@ -297,9 +325,16 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         continuing = getattr(self, "net_", None) is not None
         return self._fit(X, y, sample_weight, partial=True, continuing=continuing)
 
-    def _fit(self, X, y, sample_weight, *, partial: bool, continuing: bool):
+    def _fit(self, X, y, sample_weight, *, partial: bool, continuing: bool, groups=None):
         """``fit`` (``partial=False``) or ``partial_fit``; ``continuing`` keeps the fitted net."""
         self._check_hyperparams()
+        groups = _groups_of(X, groups)
+        if groups is not None and partial:
+            raise ValueError(
+                f"{type(self).__name__}.partial_fit trains on one series; it got a panel "
+                "(groups, or a MultiIndex on X). Fit the panel with fit(X, y, groups=...), "
+                "or pass one series at a time."
+            )
         if y is None:
             raise ValueError(
                 f"This {type(self).__name__} estimator requires y to be passed, but the "
@@ -335,6 +370,16 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
             self._check_same_shape(X_arr, targets, how)
         if partial and continuing:
             return self._fit_more(X_arr, index, targets, sample_weight)
+        if groups is not None:
+            if X_arr.ndim == 3:
+                raise ValueError(
+                    "groups splits rows into series to build windows from; X holds "
+                    "pre-built windows already. Pass 2D rows with groups, or windows "
+                    "without groups."
+                )
+            return self._fit_panel(X_arr, index, targets, sample_weight, groups, y, y_names,
+                                   continuing)
+        self._fit_series = None
         X_arr = self._fill(X_arr)
         lead = 0 if self.missing == "keep" else _leading_missing(X_arr)
         X_arr, targets = X_arr[lead:], targets[lead:]
@@ -368,6 +413,64 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
             self._train_partial(dataset, 1, **shape)
         else:
             self._train(dataset, **shape)
+        return self
+
+    def _fit_panel(self, X_arr, index, targets, sample_weight, groups, y, y_names,
+                   continuing):
+        """``fit`` on several series stacked in ``X_arr``: one net, windows within a series.
+
+        Each series' rows (in the order given) are forward-filled and stripped of their
+        warm-up on their own, laid one after the other, and read through
+        ``WindowDataset(starts=...)``, so a window never reaches into another series and
+        each series is validated on its own tail. What ``predict`` needs to continue a
+        series (its rows and time labels) is kept per series in ``_fit_series``.
+        """
+        name = type(self).__name__
+        labels, codes = _series_codes(groups, len(X_arr))
+        order = np.argsort(codes, kind="stable")
+        blocks, keep, starts, leads, memory = [], [], [], 0, {}
+        for code, label in enumerate(labels):
+            pos = order[codes[order] == code]
+            rows = self._fill(X_arr[pos])
+            lead = 0 if self.missing == "keep" else _leading_missing(rows)
+            if len(pos) - lead < self.window:
+                raise ValueError(
+                    f"Series {label!r} of the panel has {len(pos) - lead} rows with every "
+                    f"feature observed" + (f" (after {lead} warm-up rows)" if lead else "")
+                    + f", fewer than window={self.window}, so it cannot fill one window. "
+                    "Drop that series, give it more history, or lower window."
+                )
+            pos = pos[lead:]
+            starts.append(np.full(len(pos), sum(len(b) for b in blocks)))
+            blocks.append(rows[lead:])
+            keep.append(pos)
+            leads += lead
+            memory[label] = (rows[lead:], _time_index(index, pos))
+        rows, keep = np.concatenate(blocks), np.concatenate(keep)
+        targets = targets[keep]
+        weights = None
+        if sample_weight is not None:
+            weights = _sample_weights(sample_weight[keep], 0, name)
+        self._y_1d = y.ndim == 1
+        self.n_outputs_ = targets.shape[1]
+        self.target_names_ = (y_names if y_names is not None and y_names[0] is not None
+                              else list(range(self.n_outputs_)))
+        self.window_ = self.window
+        self.n_warmup_ = leads
+        self.n_series_ = len(labels)
+        self._fit_rows, self._fit_index, self._fit_series = None, None, memory
+        self._train_targets = targets[:, :, 0].astype(np.float64)
+        unit = self._check_variance_target(self._train_targets, y_names)
+        if not (continuing and hasattr(self, "variance_unit_")):
+            self.variance_unit_ = unit
+        device = self.net_.device if hasattr(self, "net_") else resolve_device(self.device)
+        dataset = WindowDataset(
+            torch.as_tensor(rows, device=device), torch.arange(len(rows), device=device),
+            self.window_, torch.as_tensor(targets, device=device),
+            weights=None if weights is None else torch.as_tensor(weights, device=device),
+            starts=torch.as_tensor(np.concatenate(starts), device=device))
+        self._train(dataset, n_features=self.n_features_in_, window=self.window_,
+                    horizon=self.n_outputs_, n_targets=1)
         return self
 
     def _fit_more(self, X_arr, index, targets, sample_weight):
@@ -429,14 +532,15 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
                 "train a new net."
             )
 
-    def _rows_in_context(self, X_arr: np.ndarray, index):
+    def _rows_in_context(self, X_arr: np.ndarray, index, memory=None):
         """``[context | X]`` forward-filled, each ready row's window end, and which rows are ready.
 
         A row of ``X`` reads its window from the fitted rows before it (see
-        :meth:`_context`); rows whose features are still missing (leading warm-up rows,
-        only possible without context) are not ready.
+        :meth:`_context`; ``memory``: the fitted ``(rows, index)`` of a panel's series,
+        by default those of the single series fitted); rows whose features are still
+        missing (leading warm-up rows, only possible without context) are not ready.
         """
-        context = self._context(X_arr, index)
+        context = self._context(X_arr, index, memory)
         rows = self._fill(np.concatenate([context, X_arr]))
         lead = 0 if self.missing == "keep" else _leading_missing(rows)  # > 0: no context
         ready = np.arange(len(X_arr)) >= lead
@@ -447,9 +551,9 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         """``rows`` as the net reads them: forward-filled, or with NaN kept (``missing``)."""
         return rows if self.missing == "keep" else _ffill(rows)
 
-    def _find_in_history(self, X: np.ndarray) -> int | None:
+    def _find_in_history(self, X: np.ndarray, history: np.ndarray | None = None) -> int | None:
         """Position of ``X[0]`` among the fitted rows when ``X`` repeats them from there."""
-        history = self._fit_rows
+        history = self._fit_rows if history is None else history
         same = np.flatnonzero(((history == X[0]) | (np.isnan(history) & np.isnan(X[0])))
                               .all(axis=1))
         n = min(len(X), len(history))
@@ -489,18 +593,19 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
             [self._train_targets[:start], targets, self._train_targets[stop:]])
         self._fit_index = None
 
-    def _context(self, X: np.ndarray, index) -> np.ndarray:
+    def _context(self, X: np.ndarray, index, memory=None) -> np.ndarray:
         """The ``window - 1`` fitted rows that precede ``X``'s first row in time.
 
         With a pandas index: the fitted rows labelled before ``X``'s first label. With an
         array: the fitted rows before the first row equal to ``X[0]`` (``X`` repeats part
         of the training data), or the end of the training data (``X`` continues it); an
-        array whose first row is incomplete starts a series (no context).
+        array whose first row is incomplete starts a series (no context). ``memory``: the
+        ``(rows, index)`` to read instead of the fitted series' (a panel's series).
         """
-        history, need = self._fit_rows, self.window_ - 1
+        history, past = (self._fit_rows, self._fit_index) if memory is None else memory
+        need = self.window_ - 1
         if history is None or need == 0 or len(X) == 0:
             return np.empty((0, X.shape[-1]), dtype=np.float32)
-        past = self._fit_index
         if index is not None and past is not None:
             try:
                 stop = int(past.searchsorted(index[0], side="left"))
@@ -510,12 +615,12 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
                 return history[max(0, stop - need):stop]
         if self.missing != "keep" and np.isnan(X[0]).any():     # a warm-up row: no past
             return history[:0]
-        start = self._find_in_history(X)
+        start = self._find_in_history(X, history)
         if start is not None:
             return history[max(0, start - need):start]
         return history[len(history) - need:]
 
-    def _params(self, X) -> tuple[torch.Tensor | None, np.ndarray, pd.Index | None]:
+    def _params(self, X, groups=None) -> tuple[torch.Tensor | None, np.ndarray, pd.Index | None]:
         """Head parameters of the rows with features, which rows those are, and X's index.
 
         A row of 2D ``X`` reads its window from ``[context | X]`` (see :meth:`_context`),
@@ -524,13 +629,64 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         ``ready`` is False for them.
         """
         check_is_fitted(self, "net_")
+        groups = _groups_of(X, groups)
         X_arr, index = self._validate_X(X, reset=False)
         if X_arr.ndim == 3:
             return self._forward(self._dataset(X_arr)), np.ones(len(X_arr), bool), index
+        series = getattr(self, "_fit_series", None)
+        if groups is not None or series is not None:
+            return (*self._panel_params(X_arr, index, groups, series), index)
         rows, ends, ready = self._rows_in_context(X_arr, index)
         if not ready.any():
             return None, ready, index
         return self._forward(self._dataset(rows, ends=ends)), ready, index
+
+    def _panel_params(self, X_arr, index, groups, series):
+        """Head parameters and ready rows of a panel's rows, each series in its own context."""
+        dataset, ready, order = self._panel_windows(X_arr, index, groups, series)
+        if dataset is None:
+            return None, ready
+        params = self._forward(dataset)
+        return params[torch.as_tensor(order, device=params.device)], ready
+
+    def _panel_windows(self, X_arr, index, groups, series):
+        """The windows of a panel's ready rows, which rows are ready, and their order.
+
+        A series seen in ``fit`` (same label) continues from its fitted rows, as a single
+        series does; a new one starts without context. All series are laid in one
+        ``WindowDataset(starts=...)``, series by series; ``order`` puts its samples back
+        in the order of ``X``'s ready rows.
+        """
+        if groups is None:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on a panel of {len(series)} series "
+                f"({_preview(list(series))}); pass the series of each row to predict: "
+                "groups=..., or X with a (series, time) MultiIndex."
+            )
+        labels, codes = _series_codes(groups, len(X_arr))
+        order = np.argsort(codes, kind="stable")
+        blocks, ends, starts, taken = [], [], [], []
+        ready = np.zeros(len(X_arr), bool)
+        offset = 0
+        for code, label in enumerate(labels):
+            pos = order[codes[order] == code]
+            memory = (series or {}).get(label, (None, None))
+            rows, part_ends, part_ready = self._rows_in_context(
+                X_arr[pos], _time_index(index, pos), memory)
+            blocks.append(rows)
+            ends.append(offset + part_ends)
+            starts.append(np.full(len(part_ends), offset))
+            taken.append(pos[part_ready])
+            ready[pos[part_ready]] = True
+            offset += len(rows)
+        if not ready.any():
+            return None, ready, None
+        device = self.net_.device
+        dataset = WindowDataset(
+            torch.as_tensor(np.concatenate(blocks), device=device),
+            torch.as_tensor(np.concatenate(ends), device=device), self.window_,
+            starts=torch.as_tensor(np.concatenate(starts), device=device))
+        return dataset, ready, np.argsort(np.concatenate(taken))
 
     # -- serving (skfin.export) -------------------------------------------------------
     def _serving_spec(self) -> dict:
@@ -546,10 +702,15 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
     def _serving_windows(self, X=None, n: int | None = None) -> np.ndarray | None:
         """The raw windows ``predict(X)`` reads, one per ready row (see :func:`skfin.export.windows`).
 
-        ``X=None``: the windows of the last ``n`` fitted rows (None when only pre-built
-        windows were fitted).
+        ``X=None``: the windows of the last ``n`` fitted rows (of the first series, for a
+        panel; None when only pre-built windows were fitted). A panel ``X`` (groups from
+        its MultiIndex) gives each series' windows in its own context, in ``X``'s order.
         """
-        if X is None:
+        series = getattr(self, "_fit_series", None)
+        if X is None and series:                        # a panel: its first series' rows
+            rows, _ = next(iter(series.values()))
+            ends = np.arange(len(rows))[-(n or 1):]
+        elif X is None:
             if self._fit_rows is None:
                 return None
             rows = self._fill(self._fit_rows)
@@ -557,9 +718,15 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
             ends = np.arange(len(rows))[lead:][-(n or 1):] - lead
             rows = rows[lead:]
         else:
+            groups = _groups_of(X, None)
             X_arr, index = self._validate_X(X, reset=False)
             if X_arr.ndim == 3:
                 return X_arr
+            if groups is not None or series is not None:
+                dataset, ready, order = self._panel_windows(X_arr, index, groups, series)
+                if dataset is None:
+                    return np.empty((0, self.window_, self.n_features_in_), dtype=np.float32)
+                return dataset[torch.as_tensor(order)][0].cpu().numpy()
             rows, ends, ready = self._rows_in_context(X_arr, index)
             if not ready.any():
                 return np.empty((0, self.window_, self.n_features_in_), dtype=np.float32)
@@ -567,7 +734,7 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
                                 self.window_)
         return dataset[torch.arange(len(dataset))][0].numpy()
 
-    def predict(self, X):
+    def predict(self, X, groups=None):
         """Point forecasts: the mean (distribution heads) or the median (quantile head).
 
         Parameters
@@ -577,12 +744,16 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
             when ``X`` continues (or repeats) them, so ``predict(X_new.tail(1))`` is the
             last row of ``predict(pd.concat([X_train, X_new]))``. Leading rows with missing
             values (warm-up) get the unconditional forecast: the training targets' mean.
+        groups : array-like of shape (n_samples,), default=None
+            The series of each row, for a panel (see :meth:`fit`; a (series, time)
+            MultiIndex on ``X`` gives them). Each series' rows continue that series'
+            fitted rows; a series not seen in ``fit`` starts without context.
 
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, horizon)
         """
-        params, ready, _ = self._params(X)
+        params, ready, _ = self._params(X, groups)
         point = np.empty((len(ready), self.n_outputs_))
         point[~ready] = self._train_targets.mean(axis=0)
         if params is not None:
@@ -590,7 +761,7 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         check_output(point, type(self).__name__)
         return point[:, 0] if self._y_1d else point
 
-    def predict_quantiles(self, X, alpha=(0.05, 0.95)) -> pd.DataFrame:
+    def predict_quantiles(self, X, alpha=(0.05, 0.95), groups=None) -> pd.DataFrame:
         """Predictive quantiles per row, in sktime's column format.
 
         Parameters
@@ -599,6 +770,8 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
             As in :meth:`predict`; warm-up rows get the training targets' quantiles.
         alpha : float or list of float, default=(0.05, 0.95)
             Quantile levels in (0, 1).
+        groups : array-like of shape (n_samples,), default=None
+            As in :meth:`predict`.
 
         Returns
         -------
@@ -606,7 +779,7 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
             Columns ``(target, alpha)``; index of ``X`` (or a RangeIndex).
         """
         levels = check_levels(alpha)
-        params, ready, index = self._params(X)
+        params, ready, index = self._params(X, groups)
         q = np.empty((len(ready), self.n_outputs_, len(levels)))
         q[~ready] = np.moveaxis(np.quantile(self._train_targets, levels, axis=0), 0, -1)
         if params is not None:
@@ -615,7 +788,7 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         columns = pd.MultiIndex.from_product([self.target_names_, levels])
         return pd.DataFrame(q.reshape(len(q), -1), index=index, columns=columns)
 
-    def predict_interval(self, X, coverage=0.9) -> pd.DataFrame:
+    def predict_interval(self, X, coverage=0.9, groups=None) -> pd.DataFrame:
         """Central prediction intervals per row, in sktime's column format.
 
         Parameters
@@ -623,6 +796,8 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         X : array-like
         coverage : float or list of float, default=0.9
             Nominal coverage(s) in (0, 1).
+        groups : array-like of shape (n_samples,), default=None
+            As in :meth:`predict`.
 
         Returns
         -------
@@ -631,7 +806,7 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         """
         coverages = check_levels(coverage, name="coverage")
         bounds = [b for c in coverages for b in ((1 - c) / 2, (1 + c) / 2)]
-        q = self.predict_quantiles(X, alpha=bounds)
+        q = self.predict_quantiles(X, alpha=bounds, groups=groups)
         out = {}
         for target in self.target_names_:
             for c in coverages:
@@ -668,6 +843,47 @@ def _sample_weights(sample_weight: np.ndarray | None, lead: int, name: str) -> n
             + ", so there is nothing to train on. Give positive weight to some of them."
         )
     return None if (kept == kept[0]).all() else kept
+
+
+def _groups_of(X, groups) -> np.ndarray | None:
+    """The series of each row: ``groups``, else the first level of X's (series, time)
+    MultiIndex, else None (one series)."""
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.ndim != 1 or len(groups) != len(X):
+            raise ValueError(
+                f"groups must give one series label per row of X: shape ({len(X)},); got "
+                f"shape {groups.shape}."
+            )
+        if pd.isna(groups).any():
+            raise ValueError(
+                f"groups has missing labels at rows {np.flatnonzero(pd.isna(groups))[:5].tolist()}"
+                "; give every row the label of its series."
+            )
+        return groups
+    index = getattr(X, "index", None)
+    if isinstance(index, pd.MultiIndex) and index.nlevels >= 2:
+        return np.asarray(index.droplevel(-1).to_flat_index())
+    return None
+
+
+def _series_codes(groups: np.ndarray, n: int) -> tuple[list, np.ndarray]:
+    """The series labels in order of first appearance, and each row's code among them."""
+    codes, labels = pd.factorize(pd.Index(groups), sort=False)
+    return list(labels), codes
+
+
+def _time_index(index, positions: np.ndarray):
+    """The time labels of ``positions`` (a MultiIndex's last level), or None."""
+    if index is None:
+        return None
+    part = index[positions]
+    return part.get_level_values(-1) if isinstance(part, pd.MultiIndex) else part
+
+
+def _preview(labels: list, k: int = 5) -> str:
+    shown = ", ".join(map(repr, labels[:k]))
+    return shown + (f", ... ({len(labels) - k} more)" if len(labels) > k else "")
 
 
 def _leading_missing(X: np.ndarray) -> int:
@@ -728,7 +944,7 @@ class MLPRegressor(NeuralRegressor):
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -774,7 +990,7 @@ class LSTMRegressor(NeuralRegressor):
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
                  mixed_precision="auto", device="auto", random_state=None, verbose=0,
                  missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -814,7 +1030,7 @@ class GRURegressor(NeuralRegressor):
                  grad_clip=1.0, lr_schedule=None, valid_fraction=0.2, patience=10,
                  mixed_precision="auto", device="auto", random_state=None, verbose=0,
                  missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -863,7 +1079,7 @@ class AttentionLSTMRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -903,7 +1119,7 @@ class ResidualLSTMRegressor(NeuralRegressor):
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -957,7 +1173,7 @@ class BayesianLSTMRegressor(NeuralRegressor):
                  batch_size=64, lr=3e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -998,7 +1214,7 @@ class CNNLSTMRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -1047,7 +1263,7 @@ class TCNRegressor(NeuralRegressor):
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -1093,7 +1309,7 @@ class WaveNetRegressor(NeuralRegressor):
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -1139,7 +1355,7 @@ class TransformerRegressor(NeuralRegressor):
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -1193,7 +1409,7 @@ class PatchTSTRegressor(NeuralRegressor):
                  weight_decay=1e-2, grad_clip=1.0, lr_schedule=None, valid_fraction=0.2,
                  patience=10, mixed_precision="auto", device="auto", random_state=None,
                  verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -1252,7 +1468,7 @@ class AutoformerRegressor(NeuralRegressor):
                  batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
     def __sklearn_tags__(self):
@@ -1332,7 +1548,7 @@ class NBEATSRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -1382,7 +1598,7 @@ class MultiTaskRegressor(NeuralRegressor):
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -1441,7 +1657,7 @@ class TFTRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -1486,7 +1702,7 @@ class MambaRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -1531,7 +1747,7 @@ class S4DRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -1593,7 +1809,7 @@ class DeepKoopmanRegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -1643,8 +1859,121 @@ class NeuralODERegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
+
+
+@fill_doc
+class CausalLSTMRegressor(_CausalEffect, NeuralRegressor):
+    """Outcome under a treatment and under its counterfactual (TARNet/CRN-style LSTM).
+
+    A regressor like the others (``predict`` is the outcome under the observed treatment);
+    :meth:`~skfin.regressors.CausalLSTMRegressor.effect` also estimates what the treatment
+    does to the outcome, per window and on average. ``treatment`` names the treatment
+    column of ``X`` (by name for a DataFrame, or by index).
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+    {net_params}
+    {common_params}
+    {regressor_params}
+
+    Attributes
+    ----------
+    {regressor_attributes}
+
+    References
+    ----------
+    Shalit, Johansson and Sontag (2017), "Estimating individual treatment effect:
+    generalization bounds and algorithms", ICML. Bica, Alaa, Jordon and van der Schaar
+    (2020), "Estimating counterfactual treatment outcomes over time through adversarially
+    balanced representations", ICLR.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500, load_vix
+    >>> from skfin.regressors import CausalLSTMRegressor
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff()
+    >>> vix = load_vix().reindex(r.index).ffill()
+    >>> X = pd.DataFrame({"abs_r": r.abs(), "high_vix": (vix > 20).astype(float)}).iloc[-500:]
+    >>> y = r.abs().shift(-1).iloc[-500:-1]                          # tomorrow's |return|
+    >>> model = CausalLSTMRegressor(window=5, hidden_size=8, treatment="high_vix",
+    ...                             max_epochs=2, random_state=0).fit(X.iloc[:-1], y)
+    >>> per_window, average = model.effect(X.iloc[:-1], y, n_boot=100)
+    >>> per_window.shape, list(average.index)
+    ((499, 1), ['effect', 'lower', 'upper'])
+    """
+
+    _module = nets.CausalLSTM
+
+    def __init__(self, *, window=32, hidden_size=32, num_layers=1, dropout=0.1,
+                 embedding_size=8, treatment=-1,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
+        self._init(locals())
+
+    def _feature_names(self) -> list:
+        names = getattr(self, "feature_names_in_", None)
+        return list(range(self.n_features_in_)) if names is None else list(names)
+
+    def _net_value(self, value: float, column: int) -> float:
+        return value                                      # the regressor does not rescale X
+
+    def _effect_scale(self) -> float:
+        return 1.0
+
+    def effect(self, X, y=None, *, treated=1.0, control=0.0, coverage=0.9, n_boot=1000):
+        """The effect of the treatment on the outcome, per window and on average.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, window, n_features)
+            Rows (or windows) as in :meth:`predict`; each ready row's window is one sample.
+        y : array-like of shape (n_samples,) or (n_samples, horizon), default=None
+            The observed outcomes of those rows: with a binary treatment, the average is
+            then the doubly robust one (Notes); without, the mean of the per-window effects.
+{effect_params}
+
+        Returns
+        -------
+        per_window : pandas.DataFrame
+            One row per ready row of ``X`` (warm-up rows have no window), one column per
+            horizon step: outcome under ``treated`` minus outcome under ``control``.
+        average : pandas.DataFrame
+            Rows "effect", "lower" and "upper" (the average effect and its interval), the
+            same columns.
+
+        Notes
+        -----
+{effect_notes}
+        """
+        check_is_fitted(self, "net_")
+        X_arr, index = self._validate_X(X, reset=False)
+        if X_arr.ndim == 3:
+            dataset, ready = self._dataset(X_arr), np.ones(len(X_arr), bool)
+        else:
+            rows, ends, ready = self._rows_in_context(X_arr, index)
+            dataset = self._dataset(rows, ends=ends)
+        targets = None
+        if y is not None:
+            y = self._align_y(X, y)
+            targets = np.asarray(y, dtype=np.float64).reshape(len(X_arr), -1)
+            check_consistent_length(X_arr, targets)
+            check_finite(targets, "y")
+            targets = targets[ready][:, :, None]                               # [n, H, 1]
+        effect, average = self._effect(dataset, targets, treated, control, coverage, n_boot)
+        index = np.flatnonzero(ready) if index is None else index[ready]
+        return (pd.DataFrame(effect[:, :, 0], index=index, columns=self.target_names_),
+                pd.DataFrame(average[:, :, 0], index=["effect", "lower", "upper"],
+                             columns=self.target_names_))
+
+    effect.__doc__ = effect.__doc__.format(effect_params=_EFFECT_DOC, effect_notes=_EFFECT_NOTES)
 
 
 @fill_doc
@@ -1693,5 +2022,118 @@ class NeuralCDERegressor(NeuralRegressor):
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
                  device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
+        self._init(locals())
+
+
+@fill_doc
+class LagLlamaRegressor(NeuralRegressor):
+    """Lag-Llama (Rasul et al., 2023): a causal decoder over value-and-lag tokens.
+
+    Each step of the window is a token of its values and their values ``lags`` steps
+    before; a LLaMA-style decoder (RMSNorm, rotary positions) reads them and the head
+    forecasts every horizon step (``output="student_t"`` is the paper's; the default is
+    "point", as for every estimator); see :class:`skfin.nets.LagLlama`. The
+    sample paths extend the single column of ``X`` (drawn only when ``X`` has one), and
+    the per-window ``scaling`` (off by default) maps the outputs back with the first
+    column's statistics: both assume that column is the target's own past (as in the
+    example). When it is not, pass ``n_paths=0`` and leave ``scaling=None``.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+    {net_params}
+    {common_params}
+    {regressor_params}
+
+    Attributes
+    ----------
+    {regressor_attributes}
+
+    References
+    ----------
+    Rasul et al. (2023), "Lag-Llama: towards foundation models for probabilistic time
+    series forecasting", arXiv:2310.08278.
+
+    Examples
+    --------
+    Today's return in, the next three days' returns out: the 90% bands come from 100
+    autoregressive sample paths.
+
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.regressors import LagLlamaRegressor
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().to_numpy()[-604:]
+    >>> X, y = r[:-3, None], np.column_stack([r[1:-2], r[2:-1], r[3:]])
+    >>> model = LagLlamaRegressor(d_model=8, n_heads=2, num_layers=1, output="student_t",
+    ...                           max_epochs=1, random_state=0).fit(X, y)
+    >>> model.net_.module_.lags, model.net_.module_.draws_paths
+    ((1, 2, 3, 4, 5, 10, 21), True)
+    >>> model.predict_interval(X[-2:], coverage=0.9).shape
+    (2, 6)
+    """
+
+    _module = nets.LagLlama
+
+    def __init__(self, *, window=32, lags=None, d_model=32, n_heads=4, num_layers=2,
+                 dim_feedforward=64, dropout=0.1, scaling=None, n_paths=100,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
+        self._init(locals())
+
+
+@fill_doc
+class PatchDecoderRegressor(NeuralRegressor):
+    """Decoder-only patch Transformer (TimesFM, Das et al., 2024): patches in, horizon out.
+
+    The window is cut into non-overlapping patches (left-padded and masked when
+    ``patch_len`` does not divide it), each embedded by a residual MLP; a causal decoder
+    runs over the patches, and the last patch's token gives the whole horizon; see
+    :class:`skfin.nets.PatchDecoder`. The per-window ``scaling`` (off by default) maps the
+    outputs back with the first column of ``X``'s statistics: use it only when that
+    column is the target's own past.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Past rows each prediction reads (the row itself and ``window - 1`` before it).
+    {net_params}
+    {common_params}
+    {regressor_params}
+
+    Attributes
+    ----------
+    {regressor_attributes}
+
+    References
+    ----------
+    Das, Kong, Sen and Zhou (2024), "A decoder-only foundation model for time-series
+    forecasting", ICML.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.regressors import PatchDecoderRegressor
+    >>> r = 100 * np.log(load_sp500()["Close"]).diff().dropna().to_numpy()
+    >>> X, y = r[:-1, None], r[1:]                      # today's return -> tomorrow's
+    >>> model = PatchDecoderRegressor(patch_len=8, d_model=8, n_heads=2, max_epochs=1,
+    ...                               random_state=0).fit(X[-600:], y[-600:])
+    >>> model.net_.module_.n_patches, model.predict(X[-3:]).shape
+    (4, (3,))
+    """
+
+    _module = nets.PatchDecoder
+
+    def __init__(self, *, window=32, patch_len=4, d_model=32, n_heads=4, num_layers=2,
+                 dim_feedforward=64, dropout=0.1, scaling=None,
+                 output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
+                 max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
+                 lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",
+                 device="auto", random_state=None, verbose=0, missing="ffill", warm_start=False,
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())

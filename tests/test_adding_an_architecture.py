@@ -83,7 +83,7 @@ class LinearRegressor(NeuralRegressor):
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, missing="ffill", warm_start=False,
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 
@@ -114,7 +114,7 @@ class LinearForecaster(NeuralForecaster):
                  lr=1e-3, weight_decay=1e-2, grad_clip=1.0, lr_schedule=None,
                  valid_fraction=0.2, patience=10, mixed_precision="auto", device="auto",
                  random_state=None, verbose=0, update_epochs=2, standardize=True, future_X="all",
-                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None):
+                 augment=None, accumulate=1, checkpoint_dir=None, accelerator=None, freeze=None):
         self._init(locals())
 
 

@@ -23,9 +23,13 @@ GUIDES = [
     ("docs/transformations.md", 15, 0),
     ("docs/evaluation.md", 9, 4),
     ("docs/tuning.md", 4, 2),
-    ("docs/architectures.md", 14, 0),
+    ("docs/architectures.md", 16, 0),
     ("docs/uncertainty.md", 2, 0),
     ("docs/explaining.md", 2, 4),
+    # a CausalLSTM on four years of S&P 500 and VIX days: ten to twenty seconds
+    pytest.param("docs/causal.md", 1, 2, marks=pytest.mark.slow),
+    # a global GRU on two indices and a pretraining on three markets: tens of seconds
+    pytest.param("docs/panels.md", 3, 3, marks=pytest.mark.slow),
     # the newcomer's path trains LSTMs on 20 years of data: a minute or two each
     pytest.param("docs/user_guide.md", 10, 0, marks=pytest.mark.slow),
     pytest.param("README.md", 1, 0, marks=pytest.mark.slow),

@@ -6,11 +6,14 @@ from skfin.engine.callbacks import (OptunaPruning, TrainingCheckpoint, TrainingD
 from skfin.engine.data import TimeOrderedSplit, WindowDataset
 from skfin.engine.device import available_devices, resolve_device
 from skfin.engine.estimator import NeuralEstimatorMixin
+from skfin.engine.meta import MAML, adapt, maml_loss
 from skfin.engine.net import AcceleratedSkfinNet, SkfinNet, resolve_accelerator
+from skfin.engine.transfer import freeze_parameters, parameter_groups
 
 __all__ = [
     "AcceleratedSkfinNet",
     "Augmenter",
+    "MAML",
     "NeuralEstimatorMixin",
     "OptunaPruning",
     "SkfinNet",
@@ -18,8 +21,12 @@ __all__ = [
     "TrainingCheckpoint",
     "TrainingDivergedError",
     "WindowDataset",
+    "adapt",
     "available_devices",
     "extra_callbacks",
+    "freeze_parameters",
+    "maml_loss",
+    "parameter_groups",
     "read_checkpoint",
     "resolve_accelerator",
     "resolve_device",

@@ -174,6 +174,8 @@ def data_fingerprint(dataset) -> str:
         for name in ("features", "ends", "window", "targets", "target_offsets", "future",
                      "weights", "dt"):
             add(name, getattr(dataset, name))
+        if dataset.starts is not None:        # a panel (kept out of one series' digest)
+            add("starts", dataset.starts)
     else:
         add("X", dataset)
     return digest.hexdigest()

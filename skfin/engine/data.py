@@ -49,6 +49,12 @@ class WindowDataset(Dataset):
         A sample's inputs then carry ``"sample_weight": [B]`` next to ``"x"``;
         :class:`~skfin.engine.SkfinNet` hands it to the loss (train and validation batches
         alike), never to the net.
+    starts : Tensor of int64, default=None
+        ``[n_samples]`` first row of the series each sample belongs to, for rows that
+        hold several series one after the other (a panel): a window never reads a row
+        before its series' first one (earlier steps repeat that row, as the rows before
+        row 0 do), and :class:`TimeOrderedSplit` holds out each series' own most recent
+        samples. None: one series.
 
     Examples
     --------
@@ -83,12 +89,23 @@ class WindowDataset(Dataset):
     >>> inputs, y = ds[[0, 4000]]
     >>> inputs["sample_weight"].tolist()
     [0.5, 1.0]
+
+    Two series in one tensor, the S&P 500 then NASDAQ closes: the first NASDAQ window
+    repeats NASDAQ's first close instead of reading the S&P 500's last ones.
+
+    >>> from skfin.datasets import load_nasdaq
+    >>> both = torch.cat([close[-100:], torch.tensor(
+    ...     load_nasdaq()["Close"].to_numpy()[:100, None], dtype=torch.float32)])
+    >>> ds = WindowDataset(both, torch.arange(200), 5, starts=torch.tensor([0] * 100 + [100] * 100))
+    >>> x, _ = ds[[100]]
+    >>> bool((x[0, :, 0] == both[100, 0]).all())
+    True
     """
 
     def __init__(self, features: Tensor, ends: Tensor, window: int,
                  targets: Tensor | None = None, target_offsets: Tensor | None = None,
                  future: Tensor | None = None, weights: Tensor | None = None,
-                 dt: Tensor | None = None):
+                 dt: Tensor | None = None, starts: Tensor | None = None):
         if future is not None and target_offsets is None:
             raise ValueError(
                 "WindowDataset reads known-future covariates at ends + target_offsets; pass "
@@ -105,6 +122,7 @@ class WindowDataset(Dataset):
         self.future = future
         self.weights = weights
         self.dt = dt
+        self.starts = starts
         device = features.device
         self._back = torch.arange(window - 1, -1, -1, device=device)        # [W]: W-1 .. 0
 
@@ -118,7 +136,12 @@ class WindowDataset(Dataset):
         if self.features.ndim == 3:
             x = self.features[ends]                                          # [B, W, F]
         else:
-            rows = (ends.unsqueeze(1) - self._back).clamp_min(0)             # [B, W]
+            rows = ends.unsqueeze(1) - self._back                            # [B, W]
+            if self.starts is None:
+                rows = rows.clamp_min(0)
+            else:                                      # never into the previous series
+                first = self.starts[idx].to(rows.device).unsqueeze(1)
+                rows = torch.maximum(rows, first)
             x = self.features[rows]                                          # [B, W, F]
         inputs = {}
         if self.future is not None:                                          # [B, H, K]
@@ -140,7 +163,7 @@ class WindowDataset(Dataset):
         positions = torch.as_tensor(positions, dtype=torch.long)
         return WindowDataset(self.features, self.ends[positions], self.window,
                              self.targets, self.target_offsets, self.future, self.weights,
-                             self.dt)
+                             self.dt, None if self.starts is None else self.starts[positions])
 
     def sample_weights(self) -> Tensor | None:
         """The weight of each sample ``[n_samples]`` (None without weights)."""
@@ -152,7 +175,9 @@ class TimeOrderedSplit:
 
     Samples are taken in time order; the last ``valid_fraction`` of them are the validation
     tail, and the ``gap`` samples before it are dropped so that no training target overlaps a
-    validation input (use ``gap = window + horizon - 1``). If that would leave fewer training
+    validation input (use ``gap = window + horizon - 1``). A dataset of several series
+    (``WindowDataset(starts=...)``) is split series by series: each one's most recent
+    samples are validated on, after its own gap. If that would leave fewer training
     than validation samples, validation is skipped with a warning; if it leaves less than
     half of the samples for training, a warning says so (with the numbers) and what to change.
 
@@ -201,8 +226,24 @@ class TimeOrderedSplit:
         n_valid = min(int(round(0.2 * n)), n // 2 - self.gap)
         return n_valid if n_valid >= self.MIN_VALID else 0
 
-    def positions(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """Train and validation positions among ``n`` time-ordered samples."""
+    def positions(self, n: int, starts=None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Train and validation positions among ``n`` time-ordered samples.
+
+        ``starts`` (``[n]``, the first row of each sample's series, in blocks): each
+        series is split on its own, as if alone, without the warnings.
+
+        Examples
+        --------
+        Two series of 100 and 50 samples, 20% validated on after a gap of 5:
+
+        >>> import numpy as np
+        >>> train, valid = TimeOrderedSplit(0.2, gap=5).positions(
+        ...     150, starts=np.repeat([0, 500], [100, 50]))
+        >>> len(train), len(valid), valid[:2].tolist(), valid[-10:-8].tolist()
+        (110, 30, [80, 81], [140, 141])
+        """
+        if starts is not None:
+            return self._series_positions(np.asarray(starts))
         n_valid = self.n_valid(n)
         n_train = n - n_valid - self.gap
         if n_valid == 0:
@@ -228,8 +269,23 @@ class TimeOrderedSplit:
             )
         return np.arange(n_train), np.arange(n - n_valid, n)
 
+    def _series_positions(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Each series' own split (a series too short for one keeps all its samples)."""
+        bounds = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1], True])
+        train, valid = [], []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            for lo, hi in zip(bounds[:-1], bounds[1:]):
+                part_train, part_valid = self.positions(hi - lo)
+                train.append(lo + part_train)
+                if part_valid is not None:
+                    valid.append(lo + part_valid)
+        train = np.concatenate(train)
+        return (train, np.concatenate(valid)) if valid else (train, None)
+
     def __call__(self, dataset: WindowDataset, y=None, **fit_params):
-        train, valid = self.positions(len(dataset))
+        starts = None if dataset.starts is None else dataset.starts.cpu().numpy()
+        train, valid = self.positions(len(dataset), starts)
         if valid is None:
             return dataset, None
         return dataset.subset(train), dataset.subset(valid)

@@ -31,9 +31,12 @@ from skfin.engine.callbacks import (DivergenceGuard, EpochProgressBar, TrainingC
                                     TrainingDivergedError, WarmupCosine, config_fingerprint,
                                     context_callbacks)
 from skfin.engine.data import TimeOrderedSplit, WindowDataset
+from skfin.engine.meta import MAML
+from skfin.engine.transfer import freezes_all
 from skfin.engine.device import resolve_device
 from skfin.engine.net import AcceleratedSkfinNet, SkfinNet, resolve_accelerator
-from skfin.engine.sampling import dropout_rate, mc_dropout, mixture_quantiles
+from skfin.engine.sampling import (dropout_rate, mc_dropout, mixture_quantiles,
+                                   with_sample_paths)
 from skfin.losses import LOSSES, check_loss, loss_for
 from skfin._checks import ParamValidation, check_finite
 from skfin._deprecation import RENAMED, rename_parameters, renamed_in
@@ -73,6 +76,7 @@ PARAMETER_CONSTRAINTS = {
     "patience": [Interval(Integral, 1, None, closed="left"), None],
     "mixed_precision": ["boolean", StrOptions({"auto"})],
     "device": [str],
+    "freeze": [str, list, tuple, None],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
     "update_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -80,6 +84,7 @@ PARAMETER_CONSTRAINTS = {
     "missing": [StrOptions({"ffill", "raise", "keep"})],
     "warm_start": ["boolean"],
     "future_X": [StrOptions({"all"}), list, tuple, None],
+    "meta": [None, StrOptions({"maml"}), MAML],
     "augment": [str, list, tuple, dict, None],
     "accumulate": [Interval(Integral, 1, None, closed="left")],
     "checkpoint_dir": [str, os.PathLike, None],
@@ -189,7 +194,15 @@ COMMON_PARAMS_DOC = """\
         refused). Not combinable with ``accumulate`` > 1 or ``checkpoint_dir``. After
         ``fit`` the engine is a plain one on the accelerator's device: predictions,
         ``update``, pickling and :meth:`save` do not involve the accelerator (a saved
-        file stores an instance as "auto"). None trains in this process on ``device``."""
+        file stores an instance as "auto"). None trains in this process on ``device``.
+    freeze : str, list of str or None, default=None
+        Parameters that training leaves as they start, for fine-tuning a pretrained net
+        (a forecaster's ``pretrain``, or ``warm_start=True`` after a fit on other series):
+        names of the net's submodules (``"rnn"``, ``"head"``: see
+        :func:`skfin.engine.parameter_groups`), ``"body"`` (everything but the
+        output head) or ``"all"`` (zero-shot: the pretrained weights as they are; only the
+        scaling and intervals are fitted to the new data). A name that matches no
+        parameter raises and lists those that exist. None trains every weight."""
 
 
 FORECASTER_PARAMS_DOC = """\
@@ -212,7 +225,16 @@ FORECASTER_PARAMS_DOC = """\
         decoder), so ``predict`` needs ``X`` for every step ``1..max(fh)`` after the cutoff.
         Every column of ``X`` is also read over the past window. None: ``X`` is observed
         data known only up to the cutoff (past covariates, e.g. VIX to forecast the S&P
-        500); ``predict`` then needs no ``X``, and ignores rows after the cutoff."""
+        500); ``predict`` then needs no ``X``, and ignores rows after the cutoff.
+    meta : None, "maml" or skfin.engine.MAML, default=None
+        How ``pretrain`` learns from a panel. None: one global net trained on every
+        series' windows (the engine's usual training). "maml" (or
+        :class:`~skfin.engine.MAML` with its settings): model-agnostic
+        meta-learning, weights from which ``inner_steps`` gradient steps on a few windows
+        of a new series adapt well; ``fit`` after such a ``pretrain`` is that
+        adaptation (on the last ``support`` windows before the validation tail) instead
+        of a fine-tuning. ``max_epochs`` counts meta-epochs. No effect without
+        ``pretrain``."""
 
 REGRESSOR_PARAMS_DOC = """\
     missing : {"ffill", "raise", "keep"}, default="ffill"
@@ -241,7 +263,10 @@ REGRESSOR_ATTRIBUTES_DOC = """\
         The window the net was fitted with (``set_params(window=...)`` applies at the
         next ``fit``).
     n_warmup_ : int
-        Leading rows of the training ``X`` left out as warm-up (``missing="ffill"``)."""
+        Leading rows of the training ``X`` left out as warm-up (``missing="ffill"``;
+        for a panel, summed over its series).
+    n_series_ : int
+        Series of the panel fitted with ``groups`` (only set by such a fit)."""
 
 _DOC_FRAGMENTS = {
     "common_params": COMMON_PARAMS_DOC,
@@ -529,7 +554,7 @@ class NeuralEstimatorMixin(ParamValidation):
 
     # -- training --------------------------------------------------------------------
     def _build_engine(self, *, n_windows, n_features, window, horizon, n_targets,
-                      **module_args) -> SkfinNet:
+                      starts=None, freeze="params", **module_args) -> SkfinNet:
         device = resolve_device(self.device)
         accelerator = self._accelerator(device)
         if accelerator is not None:          # "cpu", not a process's "cpu:N" (foreach below)
@@ -541,7 +566,7 @@ class NeuralEstimatorMixin(ParamValidation):
             self.mixed_precision is True
             or (self.mixed_precision == "auto" and _bf16_supported(device)))
         split = TimeOrderedSplit(self.valid_fraction, gap=window + horizon - 1)
-        has_valid = split.positions(n_windows)[1] is not None
+        has_valid = split.positions(n_windows, starts)[1] is not None
         monitor = "valid_loss" if has_valid else "train_loss"
 
         callbacks = [("divergence", DivergenceGuard())]
@@ -625,6 +650,7 @@ class NeuralEstimatorMixin(ParamValidation):
             mixed_precision=bf16,
             augment=check_augment(getattr(self, "augment", None)),
             accumulate=getattr(self, "accumulate", 1),
+            freeze=getattr(self, "freeze", None) if freeze == "params" else freeze,
             **{f"module__{k}": v for k, v in module_kwargs.items()},
         )
 
@@ -657,7 +683,7 @@ class NeuralEstimatorMixin(ParamValidation):
         return accelerator
 
     def _train(self, dataset: WindowDataset, *, n_features, window, horizon, n_targets,
-               **module_args) -> None:
+               start_from: SkfinNet | None = None, freeze="params", **module_args) -> None:
         """Fit a fresh engine on ``dataset``; set ``net_`` (and, for point heads, what
         ``residuals_`` is computed from on first use: :meth:`_calibrate`).
 
@@ -665,19 +691,34 @@ class NeuralEstimatorMixin(ParamValidation):
         the data (e.g. ``n_future`` for the TFT's known-future covariates). With a face's
         ``warm_start=True`` and a fitted ``net_``, the new engine starts from its weights,
         optimizer state and history (:meth:`_continue_from`) instead of a fresh
-        initialisation. Weights carried by ``dataset`` (``WindowDataset(weights=...)``)
-        weight the training and validation losses.
+        initialisation; with ``start_from`` (a pretrained engine), from its weights only
+        (a new optimizer and history: fine-tuning). The parameters ``freeze`` names (by
+        default the face's ``freeze``) stay as they start; with ``"all"`` nothing is
+        trained. Weights carried by
+        ``dataset`` (``WindowDataset(weights=...)``) weight the training and validation
+        losses. A dataset of several series (``starts``) is validated on each series' tail.
         """
         net = self._build_engine(n_windows=len(dataset), n_features=n_features, window=window,
-                                 horizon=horizon, n_targets=n_targets, **module_args)
+                                 horizon=horizon, n_targets=n_targets,
+                                 starts=_starts(dataset), freeze=freeze, **module_args)
         self._check_sample_weights(dataset, net.train_split)
         previous = getattr(self, "net_", None) if getattr(self, "warm_start", False) else None
+        freeze = net.freeze
+        if freezes_all(freeze) and previous is None and start_from is None:
+            raise ValueError(
+                f"freeze='all' keeps every weight as it starts, and this "
+                f"{type(self).__name__} starts from a random initialisation. Use it to "
+                "forecast with pretrained weights unchanged (after pretrain, or with "
+                "warm_start=True on a fitted estimator), or freeze fewer parameters."
+            )
         try:
-            if previous is None:
+            if previous is None and start_from is None:
                 net.fit(dataset)
             else:
-                self._continue_from(previous, net)
-                net.partial_fit(dataset)       # skorch's warm start: no re-initialisation
+                self._continue_from(previous if start_from is None else start_from, net,
+                                    weights_only=start_from is not None)
+                if not freezes_all(freeze):
+                    net.partial_fit(dataset)   # skorch's warm start: no re-initialisation
         except TrainingDivergedError:
             self.net_ = net          # keep the restored best weights for inspection
             raise
@@ -733,18 +774,27 @@ class NeuralEstimatorMixin(ParamValidation):
             pending.residuals(self)       # nothing to sample: fail at fit, saying how to fix it
         self._calibration = pending
 
-    def _continue_from(self, previous: SkfinNet, net: SkfinNet) -> None:
+    def _continue_from(self, previous: SkfinNet, net: SkfinNet, *,
+                       weights_only: bool = False) -> None:
         """Start ``net`` (built from the current hyperparameters) where ``previous`` stopped.
 
-        The weights, the optimizer's moments and the history carry over; the optimizer's
-        settings (``lr``, ``weight_decay``) and the callbacks are the new ones. The
-        architecture (every ``module__`` argument, the data's shape included) must match.
+        The weights, the optimizer's moments and the history carry over (only the weights
+        with ``weights_only``); the optimizer's settings (``lr``, ``weight_decay``) and the
+        callbacks are the new ones. The architecture (every ``module__`` argument, the
+        data's shape included) must match.
         """
         old, new = previous.get_params_for("module"), net.get_params_for("module")
         changed = sorted(k for k in old.keys() | new.keys()
                          if k not in old or k not in new or not _same(old[k], new[k]))
         if changed or previous.module is not net.module:
             detail = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed)
+            if weights_only:
+                raise ValueError(
+                    f"{type(self).__name__} fine-tunes its pretrained net, but the "
+                    f"architecture would change ({detail or 'another module'}). Fit with "
+                    "the hyperparameters, number of columns and horizon it was pretrained "
+                    "with, or pretrain again."
+                )
             raise ValueError(
                 f"warm_start=True continues the fitted {type(self).__name__}'s net, but its "
                 f"architecture would change ({detail or 'another module'}). Restore those "
@@ -754,6 +804,8 @@ class NeuralEstimatorMixin(ParamValidation):
         with net._seeded():                       # seeded, and the global RNG left alone
             net.initialize()
         net.module_.load_state_dict(previous.module_.state_dict())
+        if weights_only:
+            return
         settings = [{k: v for k, v in group.items() if k != "params"}
                     for group in net.optimizer_.param_groups]
         net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
@@ -769,7 +821,7 @@ class NeuralEstimatorMixin(ParamValidation):
         if weights is None:
             return
         positive = (weights > 0).cpu().numpy()
-        train, valid = (split.positions(len(dataset)) if split is not None
+        train, valid = (split.positions(len(dataset), _starts(dataset)) if split is not None
                         else (np.arange(len(dataset)), None))
         if not positive[train].any():
             raise ValueError(
@@ -816,7 +868,8 @@ class NeuralEstimatorMixin(ParamValidation):
             # skorch's set_params leaves a callback set to None in callbacks_ of an
             # initialised net (where training would call it); rebuild the list without it.
             net.initialize_callbacks()
-        net.partial_fit(dataset, epochs=epochs)
+        if not freezes_all(getattr(net, "freeze", None)):   # "all": the weights stay
+            net.partial_fit(dataset, epochs=epochs)
         if calibrate:
             self._calibrate(dataset)
 
@@ -1007,11 +1060,30 @@ class NeuralEstimatorMixin(ParamValidation):
 
     # -- prediction ------------------------------------------------------------------
     def _forward(self, dataset: WindowDataset) -> torch.Tensor:
-        """Head parameters on the CPU: ``[n, H, T, P]``, or ``[S, n, H, T, P]`` for MC dropout."""
+        """Head parameters on the CPU: ``[n, H, T, P]``, or ``[S, n, H, T, P]`` for MC dropout.
+
+        A net that draws sample paths (``draws_paths``, e.g. :class:`skfin.nets.LagLlama`)
+        gives ``[n, H, T, P + n_paths]``: the head's parameters, then the paths' values
+        (``skfin.engine.sampling.with_sample_paths``), whose quantiles
+        :meth:`_quantiles` reports.
+        """
         if self.uncertainty == "mc_dropout":
             return self._forward_mc(dataset)
+        module = self.net_.module_
+        if getattr(module, "draws_paths", False):
+            return self._forward_with(
+                with_sample_paths(module, module.n_paths, seed=self.net_.seed + 1), dataset)
         with torch.inference_mode():
             return self.net_.forward(dataset, training=False, device="cpu")
+
+    def _forward_with(self, module: torch.nn.Module, dataset: WindowDataset) -> torch.Tensor:
+        """The engine's own inference path (batches, inputs, autocast) through ``module``,
+        on a per-call view of the engine: the fitted engine is not modified."""
+        engine = object.__new__(type(self.net_))
+        engine.__dict__.update(vars(self.net_))
+        engine.__dict__["module_"] = module
+        with torch.inference_mode():
+            return engine.forward(dataset, training=False, device="cpu")
 
     def _forward_mc(self, dataset: WindowDataset) -> torch.Tensor:
         """``n_draws`` dropout draws in one batched pass: each window is repeated.
@@ -1030,14 +1102,8 @@ class NeuralEstimatorMixin(ParamValidation):
                 "prediction time). Set dropout > 0 (e.g. 0.1) and refit, or use "
                 "uncertainty='head'."
             )
-        # The engine's own inference path (batches, inputs, autocast) on a per-call view
-        # of the engine whose module is the sampler; the fitted engine is not modified.
-        engine = object.__new__(type(net))
-        engine.__dict__.update(vars(net))
-        engine.__dict__["module_"] = mc_dropout(net.module_, seed=net.seed + 1)
         repeated = dataset.subset(torch.arange(len(dataset)).repeat(self.n_draws))
-        with torch.inference_mode():
-            params = engine.forward(repeated, training=False, device="cpu")
+        params = self._forward_with(mc_dropout(net.module_, seed=net.seed + 1), repeated)
         return params.view(self.n_draws, len(dataset), *params.shape[1:])
 
     def _variance_unit(self) -> float:
@@ -1089,6 +1155,10 @@ class NeuralEstimatorMixin(ParamValidation):
             return np.concatenate([
                 mixture_quantiles(lambda grid: self._component_quantiles(part, grid), levels,
                                   grid_range=span) for part in chunks])
+        module = self.net_.module_
+        if getattr(module, "draws_paths", False):                      # sample paths
+            paths = params[..., module.head.n_params:].double().numpy()   # [n, H, T, S]
+            return np.moveaxis(np.quantile(paths, levels, axis=-1), 0, -1)
         if self.output != "point":
             return self.net_.module_.head.quantiles(params, levels).double().numpy()
         offsets = np.quantile(self.residuals_, levels, axis=0)          # [L, H, T]
@@ -1135,6 +1205,11 @@ class _PendingResiduals:
         return {"value": self.value, "inputs": None} if "value" in self.__dict__ else self.__dict__
 
 
+def _starts(dataset: WindowDataset) -> np.ndarray | None:
+    """Each sample's series start (``WindowDataset.starts``) as numpy, or None (one series)."""
+    return None if dataset.starts is None else dataset.starts.cpu().numpy()
+
+
 def _compact_windows(part: WindowDataset) -> WindowDataset:
     """The windows of ``part`` on only the rows they read (no targets or weights).
 
@@ -1153,5 +1228,7 @@ def _compact_windows(part: WindowDataset) -> WindowDataset:
     if part.future is not None:                                    # read at ends + offsets
         future = rows(part.future, last + int(part.target_offsets.max()) + 1)
     dt = None if part.dt is None else rows(part.dt, last + 1)
+    starts = None if part.starts is None else (part.starts - start).clamp_min(0)
     return WindowDataset(rows(part.features, last + 1), ends - start, part.window,
-                         target_offsets=part.target_offsets, future=future, dt=dt)
+                         target_offsets=part.target_offsets, future=future, dt=dt,
+                         starts=starts)

@@ -49,6 +49,7 @@ from skorch.utils import TeeGenerator, to_tensor
 
 from skfin.engine.augment import Augmenter
 from skfin.engine.data import WindowDataset, batch_loader
+from skfin.engine.transfer import freeze_parameters
 
 __all__ = ["SkfinNet", "AcceleratedSkfinNet", "resolve_accelerator"]
 
@@ -109,16 +110,28 @@ class SkfinNet(NeuralNet):
     batch ``k * b``, with the same samples in each step (the shuffled order does not
     depend on the batch size), up to float rounding. Batch losses in the history stay
     per batch; dropout and augmentation draws follow the batches.
+
+    **Frozen weights.** With ``freeze`` (names of the module's parameter groups, see
+    :func:`skfin.engine.freeze_parameters`), every module this engine builds has
+    those parameters' gradients switched off: training moves only the others.
     """
 
     def __init__(self, module, criterion, *args, seed: int = 0, mixed_precision: bool = False,
-                 predict_batch_size: int = 1024, augment=None, accumulate: int = 1, **kwargs):
+                 predict_batch_size: int = 1024, augment=None, accumulate: int = 1,
+                 freeze=None, **kwargs):
         super().__init__(module, criterion, *args, **kwargs)
         self.seed = seed
         self.mixed_precision = mixed_precision
         self.predict_batch_size = predict_batch_size
         self.augment = augment
         self.accumulate = accumulate
+        self.freeze = freeze
+
+    def initialize_module(self):
+        super().initialize_module()
+        if getattr(self, "freeze", None) is not None:   # (engines pickled before freeze)
+            freeze_parameters(self.module_, self.freeze)
+        return self
 
     @property
     def _default_callbacks(self):

@@ -38,6 +38,10 @@ Gaussian head's mixtures of real S&P 500 forecasts, 5% and 95% quantiles come ou
 0.7% of the mean scale of the exact ones (median; 2.3% at worst) with the default 100 levels.
 Written here because no well-kept library does this for arbitrary torch heads; the
 sampling itself is plain torch.
+
+Autoregressive sample paths (:func:`with_sample_paths`) are the other sampler: a net that
+draws paths one step at a time (:class:`skfin.nets.LagLlama`) returns them beside its
+head's parameters, and the estimators read quantiles off the paths.
 """
 
 from __future__ import annotations
@@ -51,7 +55,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.modules.dropout import _DropoutNd
 
-__all__ = ["mc_dropout", "dropout_rate", "mixture_quantiles", "SampledDropout", "GRID_SIZE"]
+__all__ = ["mc_dropout", "dropout_rate", "mixture_quantiles", "SampledDropout", "GRID_SIZE",
+           "with_sample_paths"]
 
 #: Levels per mixture component in :func:`mixture_quantiles`.
 GRID_SIZE = 100
@@ -261,3 +266,60 @@ def mixture_quantiles(component_quantiles: Callable[[Sequence[float]], np.ndarra
     # gives back its own quantiles at the grid levels.
     q = np.quantile(pooled, np.asarray(levels, dtype=np.float64), axis=-1, method="hazen")
     return np.moveaxis(q, 0, -1)
+
+
+class _WithSamplePaths(nn.Module):
+    """``module``'s head parameters ``[B, H, T, P]`` followed by its sample paths ``[.., S]``."""
+
+    def __init__(self, module: nn.Module, n_paths: int, generator: torch.Generator):
+        super().__init__()
+        self.module, self.n_paths, self.generator = module, n_paths, generator
+
+    def forward(self, x: Tensor) -> Tensor:                        # x: [B, W, F]
+        params = self.module(x)                                    # [B, H, T, P]
+        paths = self.module.sample_paths(x, self.n_paths, self.generator)   # [S, B, H, T]
+        return torch.cat([params, paths.permute(1, 2, 3, 0).to(params.dtype)], dim=-1)
+
+
+def with_sample_paths(module: nn.Module, n_paths: int, seed: int) -> nn.Module:
+    """A view of a net that also returns its autoregressive sample paths.
+
+    For a net with a ``sample_paths(x, n_paths, generator) -> [n_paths, B, H, T]`` method
+    (:class:`skfin.nets.LagLlama`): the view's output is ``[B, H, T, P + n_paths]``, the
+    head's parameters and then the paths' values, so that one pass of the engine's
+    inference path gives both. It shares ``module`` (weights and mode); the paths' random
+    numbers come from one ``torch.Generator`` seeded with ``seed`` on ``module``'s device,
+    never from the process RNG, so the same seed gives the same paths and threads can
+    predict at once. The estimators' predictive quantiles are the paths' empirical
+    quantiles; their point forecast stays the head's.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A trained net with ``sample_paths``.
+    n_paths : int
+        Paths per window.
+    seed : int
+        Seed of the view's generator.
+
+    Returns
+    -------
+    torch.nn.Module
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.nets import LagLlama
+    >>> r = torch.tensor(load_sp500()["Close"].pct_change().to_numpy()[1:33], dtype=torch.float32)
+    >>> net = LagLlama(1, 32, 3, 1, output="gaussian").eval()
+    >>> with torch.no_grad():
+    ...     out = with_sample_paths(net, 20, seed=0)(100 * r.view(1, 32, 1))
+    ...     again = with_sample_paths(net, 20, seed=0)(100 * r.view(1, 32, 1))
+    >>> out.shape, torch.equal(out, again)                  # 2 params + 20 paths; same seed
+    (torch.Size([1, 3, 1, 22]), True)
+    """
+    device = next(itertools.chain(module.parameters(), module.buffers()),
+                  torch.empty(0)).device
+    generator = torch.Generator(device=device).manual_seed(int(seed))
+    return _WithSamplePaths(module, n_paths, generator)

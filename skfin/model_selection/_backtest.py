@@ -465,14 +465,22 @@ def _bounds(bands: pd.DataFrame | None, coverage) -> dict:
 # ---------------------------------------------------------------------------------------
 # the backtest
 # ---------------------------------------------------------------------------------------
-def _past_covariates_only(forecaster):
+def _past_covariates_only(name: str, forecaster):
     """A clone of ``forecaster`` that reads X over the past window only.
 
     The backtest's X is observed data, known up to each cutoff; skfin forecasters (also
     inside a pipeline) would otherwise ask for its future values (``future_X="all"``).
     """
-    names = [k for k in forecaster.get_params(deep=True)
-             if k == "future_X" or k.endswith("__future_X")]
+    names = [k for k, v in forecaster.get_params(deep=True).items()
+             if (k == "future_X" or k.endswith("__future_X")) and v is not None]
+    if names and getattr(forecaster, "state", "new") == "pretrained":
+        # set_params resets a sktime forecaster, which would drop what pretrain learnt
+        raise ValueError(
+            f"backtest reads X as observed data (future_X=None), but the pretrained "
+            f"forecaster {name!r} has {names[0]}={forecaster.get_params()[names[0]]!r}, and "
+            "changing it now would discard its pretraining. Construct it with "
+            "future_X=None before pretrain."
+        )
     return forecaster.clone().set_params(**dict.fromkeys(names)) if names else forecaster
 
 
@@ -592,11 +600,12 @@ def _run_task(walk: _Walk, task: _Task, on_fold=None) -> _Outcome:
     return _Outcome(task.index, rows, frames)
 
 
-def _tasks(forecasters: dict, n_folds: int, strategy: str) -> list[_Task]:
+def _tasks(forecasters: dict, n_folds: int, strategy: str, has_X: bool) -> list[_Task]:
     """One task per model (its walk carries state), or per (model, fold) when refitting."""
     tasks = []
     for name, template in forecasters.items():
-        template = _past_covariates_only(template)
+        if has_X:
+            template = _past_covariates_only(name, template)
         groups = ([(k,) for k in range(n_folds)] if strategy == "refit"
                   else [tuple(range(n_folds))])
         for folds in groups:
@@ -766,7 +775,7 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
                  levels=_quantile_levels(coverage), target=target,
                  returns_scale=float(returns_scale),
                  periods_per_year=float(periods_per_year), threads=threads)
-    tasks = _tasks(forecasters, len(splits), strategy)
+    tasks = _tasks(forecasters, len(splits), strategy, X is not None)
 
     from tqdm.auto import tqdm
 

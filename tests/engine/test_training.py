@@ -134,8 +134,9 @@ def test_same_hyperparameter_names_on_both_faces(arch):
     # trains incrementally through update (update_epochs), so it needs none.
     assert reg - fc == {"missing", "warm_start"}
     # future_X: which columns of X are known ahead; sklearn rows are already aligned with
-    # their targets, so a known-future value is simply a column of the row.
-    assert fc - reg == {"update_epochs", "standardize", "future_X"}
+    # their targets, so a known-future value is simply a column of the row. meta: how
+    # sktime's pretrain learns from a panel (the sklearn face has no pretrain).
+    assert fc - reg == {"update_epochs", "standardize", "future_X", "meta"}
 
 
 @pytest.mark.parametrize("cls", [LSTMRegressor, LSTMForecaster])

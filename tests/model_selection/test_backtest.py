@@ -141,7 +141,7 @@ def test_skfin_forecasters_read_observed_X_over_their_past_window_only():
 
     tft = TFTForecaster(window=8, hidden_size=4, n_heads=1, max_epochs=1, random_state=0)
     pipe = TransformedTargetForecaster([("log", LogTransformer()), ("tft", tft)])
-    assert _past_covariates_only(pipe).get_params()["tft__future_X"] is None
+    assert _past_covariates_only("log_tft", pipe).get_params()["tft__future_X"] is None
     assert pipe.get_params()["tft__future_X"] == "all"                # the template is kept
     rv, X = _vol()
     res = backtest({"tft": tft, "log_tft": pipe}, rv, X, fh=2, folds=2, target="volatility",
