@@ -58,7 +58,7 @@ def _quantile_input(y_true, y_pred, alpha, func: str):
         blocks = []
         for name in names:
             sub = y_pred[name]
-            have = _levels_checked(np.asarray(sub.columns, dtype=float), "alpha", func)
+            have = _levels_checked(np.asarray(sub.columns), "alpha", func)
             want = have if alpha is None else _levels_checked(alpha, "alpha", func)
             missing = [float(a) for a in want if not np.isclose(have, a).any()]
             if missing:
@@ -67,7 +67,8 @@ def _quantile_input(y_true, y_pred, alpha, func: str):
                     f"has {sorted(have.tolist())}. Predict them or drop them from alpha."
                 )
             want = np.sort(want)
-            if levels is not None and not np.allclose(levels, want):
+            if levels is not None and (levels.shape != want.shape
+                                       or not np.allclose(levels, want)):
                 raise ValueError(
                     f"{func}: targets have different quantile levels ({levels.tolist()} vs "
                     f"{want.tolist()}); pass alpha to choose common ones."
@@ -118,7 +119,7 @@ def _interval_input(y_true, y_pred, coverage, func: str, need_coverage: bool):
         for name in names:
             sub = y_pred[name]
             have = _levels_checked(
-                np.asarray(pd.unique(sub.columns.get_level_values(0)), dtype=float),
+                np.asarray(pd.unique(sub.columns.get_level_values(0))),
                 "coverage", func)
             want = have if coverage is None else _levels_checked(coverage, "coverage", func)
             missing = [float(c) for c in want if not np.isclose(have, c).any()]
@@ -128,7 +129,7 @@ def _interval_input(y_true, y_pred, coverage, func: str, need_coverage: bool):
                     f"{name!r}; it has {sorted(have.tolist())}."
                 )
             want = np.sort(want)
-            if covs is not None and not np.allclose(covs, want):
+            if covs is not None and (covs.shape != want.shape or not np.allclose(covs, want)):
                 raise ValueError(
                     f"{func}: targets have different coverages ({covs.tolist()} vs "
                     f"{want.tolist()}); pass coverage to choose common ones."
