@@ -989,6 +989,10 @@ def load(path, *, device: str | None = None, cls: type | None = None,
 
 
 def _load(target: Path, device: str | None, cls: type | None):
+    if device is not None:
+        from skfin.engine.device import resolve_device
+
+        resolve_device(device)     # a device this machine lacks: say so, not "corrupted"
     manifest, weights = _read(target)
     what = f"{str(target)!r}"
     try:

@@ -503,3 +503,16 @@ def test_a_path_valued_parameter_round_trips(tmp_path):
     assert loaded.checkpoint_dir == tmp_path / "ckpt"
     assert isinstance(loaded.checkpoint_dir, Path)
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_loading_onto_a_device_this_machine_lacks_names_the_device(tmp_path):
+    from skfin.regressors import MLPRegressor
+
+    r = 100 * np.log(load_sp500()["Close"]).diff().dropna().iloc[-200:]
+    model = MLPRegressor(window=5, max_epochs=1, random_state=0).fit(
+        r.iloc[:-1].to_frame("r"), r.shift(-1).iloc[:-1])
+    path = model.save(tmp_path / "mlp")
+    with pytest.raises(ValueError, match="cuda") as info:
+        skfin.load(path, device="cuda")
+    assert "corrupted" not in str(info.value)
