@@ -113,7 +113,7 @@ def maml_loss(module: nn.Module, loss, support: tuple, query: tuple, *, inner_lr
     >>> import numpy as np
     >>> from skfin.datasets import load_sp500
     >>> from skfin.nets import MLP
-    >>> r = torch.tensor(100 * np.diff(np.log(load_sp500()["Close"].to_numpy()[-41:])),
+    >>> r = torch.tensor(100 * np.diff(np.log(load_sp500()["Close"].to_numpy()[-42:])),
     ...                  dtype=torch.float32)
     >>> x, y = r[:-1].view(4, 10, 1), r[1:].view(4, 10)[:, -1:, None]   # 4 real windows
     >>> net = MLP(n_features=1, window=10, horizon=1, n_targets=1)
@@ -139,7 +139,7 @@ def adapt(module: nn.Module, loss, x: Tensor, y: Tensor, *, inner_lr: float,
     >>> import numpy as np
     >>> from skfin.datasets import load_sp500
     >>> from skfin.nets import MLP
-    >>> r = torch.tensor(100 * np.diff(np.log(load_sp500()["Close"].to_numpy()[-41:])),
+    >>> r = torch.tensor(100 * np.diff(np.log(load_sp500()["Close"].to_numpy()[-42:])),
     ...                  dtype=torch.float32)
     >>> x, y = r[:-1].view(4, 10, 1), r[1:].view(4, 10)[:, -1:, None]
     >>> net = MLP(n_features=1, window=10, horizon=1, n_targets=1, dropout=0.0)

@@ -200,8 +200,9 @@ def test_wrappers_save_and_load_as_their_own_class(tmp_path):
     loaded = ConformalRegressor.load(path, device="cpu")
     pd.testing.assert_frame_equal(loaded.predict_interval(X[-5:]),
                                   model.predict_interval(X[-5:]))
-    with pytest.raises(ModelFileError, match="device='meta' is not a device name"):
-        ConformalRegressor.load(path, device="meta")            # the device reaches the net
+    with pytest.raises(ValueError, match="device='meta' is not a device name") as info:
+        ConformalRegressor.load(path, device="meta")            # checked before rebuilding
+    assert not isinstance(info.value, ModelFileError)           # not "corrupted"
     with pytest.raises(TypeError, match="holds a ConformalRegressor, not a ConformalForecaster"):
         ConformalForecaster.load_from_path(path)                # sktime's hook checks too
     f = ConformalForecaster(NaiveForecaster("mean"), calibration_size=30).fit(y, fh=[1, 2])
