@@ -27,7 +27,8 @@ from skfin.model_selection._backtest import BacktestResult, coverage_label
 
 __all__ = ["plot_forecast", "plot_forecast_fans", "plot_fold_metric", "plot_coverage",
            "plot_strategy_returns", "save_backtest_plots", "plot_koopman_spectrum",
-           "plot_attributions", "plot_attention", "plot_importance", "plot_decomposition"]
+           "plot_attributions", "plot_attention", "plot_importance", "plot_decomposition",
+           "plot_regime_weights"]
 
 
 def _figure(**kwargs):
@@ -795,4 +796,61 @@ def plot_decomposition(explanation, *, sample=None, target=None, ax=None, title=
     ax.set_ylabel(str(target))
     ax.set_title(title or f"Forecast decomposition from {sample}")
     ax.legend(fontsize=8)
+    return fig
+
+
+# -- regime ensembles (skfin.ensembles) --------------------------------------------------
+def plot_regime_weights(ensemble, *, title=None):
+    """A regime ensemble's effective member weights over time, above its regime probabilities.
+
+    The effective weight of a member at ``t`` is ``sum_k p_t(k) w_k``: the regime
+    probabilities filtered at ``t`` times the weights learned per regime.
+
+    Parameters
+    ----------
+    ensemble : RegimeEnsembleRegressor or RegimeEnsembleForecaster
+        Fitted; its ``regime_probabilities_`` (over the training rows) and
+        ``regime_weights_`` are drawn.
+    title : str or None, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels sharing the time axis: the stacked effective weights (they sum to 1),
+        and one line per regime probability.
+
+    Examples
+    --------
+    >>> from sktime.forecasting.naive import NaiveForecaster
+    >>> from skfin.cli import load_target
+    >>> from skfin.ensembles import RegimeEnsembleForecaster
+    >>> from skfin.plotting import plot_regime_weights
+    >>> y, _, dates, _ = load_target("sp500", "realized_vol", last=750)
+    >>> ens = RegimeEnsembleForecaster([
+    ...     ("last", NaiveForecaster()),
+    ...     ("month", NaiveForecaster(strategy="mean", window_length=21))]).fit(
+    ...     y.set_axis(dates), fh=[1])
+    >>> fig = plot_regime_weights(ens)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['last', 'month']
+    """
+    probabilities = getattr(ensemble, "regime_probabilities_", None)
+    if probabilities is None:
+        raise ValueError(f"{type(ensemble).__name__} is not a fitted regime ensemble: fit a "
+                         "skfin.ensembles.RegimeEnsembleRegressor or -Forecaster first.")
+    weights = ensemble.regime_weights_
+    effective = probabilities.to_numpy() @ weights.to_numpy()          # [n, M]
+    x = _x(probabilities.index)
+    fig = _figure(figsize=(8, 4.5), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2, 1))
+    top.stackplot(x, effective.T, labels=[str(m) for m in weights.columns], alpha=0.8)
+    top.set_ylim(0, 1)
+    top.set_ylabel("effective weight")
+    top.legend(fontsize=8, loc="upper left")
+    top.set_title(title or "Member weights by regime")
+    for regime in probabilities.columns:
+        bottom.plot(x, probabilities[regime].to_numpy(float), lw=0.8, label=str(regime))
+    bottom.set_ylim(0, 1)
+    bottom.set_ylabel("probability")
+    bottom.legend(fontsize=8, loc="upper left")
     return fig

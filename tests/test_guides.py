@@ -26,6 +26,7 @@ GUIDES = [
     ("docs/architectures.md", 16, 0),
     ("docs/uncertainty.md", 2, 0),
     ("docs/explaining.md", 2, 4),
+    ("docs/ensembles.md", 2, 0),
     # a CausalLSTM on four years of S&P 500 and VIX days: ten to twenty seconds
     pytest.param("docs/causal.md", 1, 2, marks=pytest.mark.slow),
     # a global GRU on two indices and a pretraining on three markets: tens of seconds
