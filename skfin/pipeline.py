@@ -7,6 +7,13 @@ every transformer's ``transform`` (fitted on the training data only), then the f
 estimator's method. Everything else is sklearn's (``GridSearchCV`` clones keep the class,
 so ``search.best_estimator_.predict_interval(...)`` works).
 
+It also keeps a **panel** a panel: given ``X`` with a (series, time) ``MultiIndex``, it
+passes each row's series to a final step that takes ``groups`` (every skfin regressor),
+even after a step such as ``StandardScaler`` has returned a bare array. (In sklearn's own
+``Pipeline`` that array reaches the net as one long series; pass
+``<step>__groups=`` to ``fit`` and ``groups=`` to ``predict`` there, or
+``set_output(transform="pandas")``.)
+
 Examples
 --------
 >>> import numpy as np
@@ -25,10 +32,23 @@ Examples
 
 from __future__ import annotations
 
+import inspect
+
+import numpy as np
+import pandas as pd
+from sklearn import get_config
 from sklearn import pipeline as _sklearn
 from sklearn.utils.metaestimators import available_if
 
 __all__ = ["Pipeline", "make_pipeline"]
+
+
+def _series_labels(X):
+    """Each row's series in a (series, time) ``MultiIndex`` frame; None for one series."""
+    index = getattr(X, "index", None)
+    if isinstance(index, pd.MultiIndex) and index.nlevels >= 2:
+        return np.asarray(index.droplevel(-1).to_flat_index())
+    return None
 
 
 def _final_has(method: str):
@@ -66,6 +86,58 @@ class Pipeline(_sklearn.Pipeline):
     ((5, 3), True)
     """
 
+    def _groups(self, X, params: dict, method: str, key: str = "groups") -> dict:
+        """``params`` with the panel's series labels for the final step, when it takes them.
+
+        A transformer that returns numpy (``StandardScaler``, say) drops ``X``'s (series,
+        time) ``MultiIndex``, and the final step would then read the panel as one long
+        series. The labels are taken from ``X`` before the first step instead (steps keep
+        the rows: y is not transformed). Labels passed by the caller win; with metadata
+        routing on, routing them is the caller's choice.
+        """
+        final, labels = self._final_estimator, _series_labels(X)
+        if (labels is None or key in params or final == "passthrough"
+                or get_config().get("enable_metadata_routing", False)
+                or "groups" not in inspect.signature(getattr(final, method)).parameters):
+            return params
+        return {**params, key: labels}
+
+    def fit(self, X, y=None, **params):
+        """Fit the steps, then the final one (given a panel, with its series as ``groups``).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            With a (series, time) ``MultiIndex``, a panel: the series labels are passed to
+            the final step as ``groups`` (unless ``<final step>__groups`` is given), so the
+            net trains one global model whose windows never cross two series.
+        y : array-like, default=None
+        **params
+            As for :meth:`sklearn.pipeline.Pipeline.fit` (``step__param``).
+
+        Returns
+        -------
+        self
+        """
+        key = f"{self.steps[-1][0]}__groups"
+        return super().fit(X, y, **self._groups(X, params, "fit", key))
+
+    def predict(self, X, **params):
+        """Transform ``X`` through the fitted steps, then the final step's ``predict``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            With a (series, time) ``MultiIndex``: each row continues its own series.
+        **params
+            Passed to the final step's ``predict`` (e.g. ``groups=``).
+
+        Returns
+        -------
+        ndarray
+        """
+        return super().predict(X, **self._groups(X, params, "predict"))
+
     def _transform(self, X):
         for _, _, transformer in self._iter(with_final=False):
             X = transformer.transform(X)
@@ -80,7 +152,7 @@ class Pipeline(_sklearn.Pipeline):
         return out
 
     @available_if(_final_has("predict_interval"))
-    def predict_interval(self, X, coverage=0.9):
+    def predict_interval(self, X, coverage=0.9, **params):
         """Transform ``X`` through the fitted steps, then the final step's ``predict_interval``.
 
         Parameters
@@ -88,6 +160,8 @@ class Pipeline(_sklearn.Pipeline):
         X : array-like or DataFrame
             Rows to forecast, in the pipeline's input format.
         coverage : float or list of float, default=0.9
+        **params
+            Passed to the final step (e.g. ``groups=``; a panel's are taken from ``X``).
 
         Returns
         -------
@@ -95,11 +169,13 @@ class Pipeline(_sklearn.Pipeline):
             As the final estimator returns it (sktime's interval column format), with the
             rows labelled by ``X``'s index when ``X`` is pandas and no step dropped rows.
         """
-        out = self._final_estimator.predict_interval(self._transform(X), coverage=coverage)
+        out = self._final_estimator.predict_interval(
+            self._transform(X), coverage=coverage,
+            **self._groups(X, params, "predict_interval"))
         return self._labelled(out, X)
 
     @available_if(_final_has("predict_quantiles"))
-    def predict_quantiles(self, X, alpha=None):
+    def predict_quantiles(self, X, alpha=None, **params):
         """Transform ``X`` through the fitted steps, then the final step's ``predict_quantiles``.
 
         Parameters
@@ -107,6 +183,8 @@ class Pipeline(_sklearn.Pipeline):
         X : array-like or DataFrame
         alpha : float or list of float, default=None
             Levels; the final estimator's default when None.
+        **params
+            Passed to the final step (e.g. ``groups=``; a panel's are taken from ``X``).
 
         Returns
         -------
@@ -114,7 +192,8 @@ class Pipeline(_sklearn.Pipeline):
             Columns ``(target, alpha)``; rows labelled as in :meth:`predict_interval`.
         """
         levels = {} if alpha is None else {"alpha": alpha}
-        out = self._final_estimator.predict_quantiles(self._transform(X), **levels)
+        out = self._final_estimator.predict_quantiles(
+            self._transform(X), **levels, **self._groups(X, params, "predict_quantiles"))
         return self._labelled(out, X)
 
 

@@ -127,6 +127,31 @@ def test_panel_errors_name_the_problem(fitted, panel):
         GRURegressor(**TINY).fit(X.to_numpy()[:10], y.to_numpy()[:10], groups=["a"] * 9)
 
 
+def test_a_pipeline_keeps_the_panel_after_a_scaler_returns_an_array(fitted, panel):
+    from sklearn.pipeline import make_pipeline as sklearn_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skfin.pipeline import make_pipeline
+
+    X, y = panel
+    pipe = make_pipeline(StandardScaler(), GRURegressor(**TINY)).fit(X, y)
+    assert pipe[-1].n_series_ == 2
+    # the same as passing each row's ticker by hand
+    by_hand = make_pipeline(StandardScaler(), GRURegressor(**TINY)).fit(
+        X, y, gruregressor__groups=X.index.get_level_values(0))
+    last = X.groupby(level=0).tail(1)
+    np.testing.assert_array_equal(pipe.predict(last),
+                                  by_hand.predict(last, groups=last.index.get_level_values(0)))
+    band = pipe.predict_interval(last, coverage=0.9)
+    assert list(band.index) == list(last.index)
+    np.testing.assert_allclose(
+        band.to_numpy(), by_hand[-1].predict_interval(
+            by_hand[:-1].transform(last), groups=last.index.get_level_values(0)).to_numpy())
+    # sklearn's own Pipeline hands the net one long series: what skfin's avoids
+    plain = sklearn_pipeline(StandardScaler(), GRURegressor(**TINY)).fit(X, y)
+    assert getattr(plain[-1], "n_series_", 1) == 1
+
+
 # -- transfer: freeze ---------------------------------------------------------------------------
 def test_freeze_body_fine_tunes_only_the_head(fitted, panel):
     X, y = panel
