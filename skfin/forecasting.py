@@ -707,7 +707,7 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
 
     def _predict(self, fh, X=None):
         steps = self._steps(fh)
-        point = self._point(self._forward(self._last_window(X)))[0]           # [H, T]
+        point = self._point(self._forward(self._last_window(X), paths=False))[0]  # [H, T]
         values = self._unscale(point[steps - 1])                              # [len(fh), T]
         check_output(values, type(self).__name__)
         index = fh.to_absolute_index(self.cutoff)

@@ -620,33 +620,35 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
             return history[max(0, start - need):start]
         return history[len(history) - need:]
 
-    def _params(self, X, groups=None) -> tuple[torch.Tensor | None, np.ndarray, pd.Index | None]:
+    def _params(self, X, groups=None, paths: bool = True
+                ) -> tuple[torch.Tensor | None, np.ndarray, pd.Index | None]:
         """Head parameters of the rows with features, which rows those are, and X's index.
 
         A row of 2D ``X`` reads its window from ``[context | X]`` (see :meth:`_context`),
         forward-filled: its prediction never depends on how many rows are passed. Rows
         whose features are still missing (leading warm-up rows) have no parameters:
-        ``ready`` is False for them.
+        ``ready`` is False for them. ``paths=False``: no sample paths (see ``_forward``).
         """
         check_is_fitted(self, "net_")
         groups = _groups_of(X, groups)
         X_arr, index = self._validate_X(X, reset=False)
         if X_arr.ndim == 3:
-            return self._forward(self._dataset(X_arr)), np.ones(len(X_arr), bool), index
+            return (self._forward(self._dataset(X_arr), paths), np.ones(len(X_arr), bool),
+                    index)
         series = getattr(self, "_fit_series", None)
         if groups is not None or series is not None:
-            return (*self._panel_params(X_arr, index, groups, series), index)
+            return (*self._panel_params(X_arr, index, groups, series, paths), index)
         rows, ends, ready = self._rows_in_context(X_arr, index)
         if not ready.any():
             return None, ready, index
-        return self._forward(self._dataset(rows, ends=ends)), ready, index
+        return self._forward(self._dataset(rows, ends=ends), paths), ready, index
 
-    def _panel_params(self, X_arr, index, groups, series):
+    def _panel_params(self, X_arr, index, groups, series, paths: bool = True):
         """Head parameters and ready rows of a panel's rows, each series in its own context."""
         dataset, ready, order = self._panel_windows(X_arr, index, groups, series)
         if dataset is None:
             return None, ready
-        params = self._forward(dataset)
+        params = self._forward(dataset, paths)
         return params[torch.as_tensor(order, device=params.device)], ready
 
     def _panel_windows(self, X_arr, index, groups, series):
@@ -753,7 +755,7 @@ class NeuralRegressor(NeuralEstimatorMixin, MultiOutputMixin, RegressorMixin, Ba
         -------
         ndarray of shape (n_samples,) or (n_samples, horizon)
         """
-        params, ready, _ = self._params(X, groups)
+        params, ready, _ = self._params(X, groups, paths=False)
         point = np.empty((len(ready), self.n_outputs_))
         point[~ready] = self._train_targets.mean(axis=0)
         if params is not None:

@@ -110,7 +110,7 @@ class _CausalEffect:
             )
         column = self._treatment_index() % len(self._feature_names())
         values = [self._net_value(float(v), column) for v in (treated, control)]
-        mu1, mu0 = (self._point(self._forward(_TreatedWindows(dataset, column, v)))
+        mu1, mu0 = (self._point(self._forward(_TreatedWindows(dataset, column, v), paths=False))
                     for v in values)                                          # [n, H, T]
         effect = mu1 - mu0
         windows = dataset[torch.arange(len(dataset))][0]

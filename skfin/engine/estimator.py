@@ -886,7 +886,7 @@ class NeuralEstimatorMixin(ParamValidation):
             face = object.__new__(type(self))      # a per-call view: self is left unchanged
             face.__dict__.update(vars(self), net_=net, uncertainty=uncertainty,
                                  n_draws=n_draws)
-        residuals = truth - face._point(face._forward(windows))
+        residuals = truth - face._point(face._forward(windows, paths=False))
         return residuals if keep is None else residuals[keep]
 
     @property
@@ -1059,18 +1059,19 @@ class NeuralEstimatorMixin(ParamValidation):
         return explain(self, data, X=X, **kwargs)
 
     # -- prediction ------------------------------------------------------------------
-    def _forward(self, dataset: WindowDataset) -> torch.Tensor:
+    def _forward(self, dataset: WindowDataset, paths: bool = True) -> torch.Tensor:
         """Head parameters on the CPU: ``[n, H, T, P]``, or ``[S, n, H, T, P]`` for MC dropout.
 
         A net that draws sample paths (``draws_paths``, e.g. :class:`skfin.nets.LagLlama`)
         gives ``[n, H, T, P + n_paths]``: the head's parameters, then the paths' values
         (``skfin.engine.sampling.with_sample_paths``), whose quantiles
-        :meth:`_quantiles` reports.
+        :meth:`_quantiles` reports. ``paths=False`` skips the paths (``horizon x n_paths``
+        forward passes) where only the point forecast is read.
         """
         if self.uncertainty == "mc_dropout":
             return self._forward_mc(dataset)
         module = self.net_.module_
-        if getattr(module, "draws_paths", False):
+        if paths and getattr(module, "draws_paths", False):
             return self._forward_with(
                 with_sample_paths(module, module.n_paths, seed=self.net_.seed + 1), dataset)
         with torch.inference_mode():

@@ -198,6 +198,13 @@ def test_forecaster_quantiles_are_the_paths_quantiles(returns):
     np.testing.assert_allclose(got, np.quantile(paths, levels, axis=-1).T, rtol=1e-5, atol=1e-5)
     point = out[0, :, 0, 0].double().numpy() * f.scale_[0] + f.loc_[0]    # the head's loc
     np.testing.assert_allclose(f.predict().to_numpy(), point, rtol=1e-5, atol=1e-5)
+    # the point forecast reads the head only: predict draws no path (H x n_paths passes)
+    module = f.net_.module_
+    module.sample_paths = lambda *args: pytest.fail("predict drew sample paths")
+    try:
+        np.testing.assert_allclose(f.predict().to_numpy(), point, rtol=1e-5, atol=1e-5)
+    finally:
+        del module.sample_paths
 
 
 def test_no_paths_gives_the_head_quantiles(returns):
