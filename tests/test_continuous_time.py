@@ -112,6 +112,10 @@ def test_a_parameter_of_another_net_says_which_faces_take_it():
         LSTMForecaster(interpolation="linear")
     with pytest.raises(TypeError, match="'solver': only NeuralODERegressor"):
         LSTMForecaster(solver="rk4")
+    # a net argument that the faces read from the data is not offered by every face
+    with pytest.raises(TypeError, match="'horizon': read from the data, not a parameter "
+                                        r"\(a regressor forecasts one step per column of y"):
+        LSTMForecaster(horizon=5)
 
 
 def test_an_unknown_solver_lists_the_valid_ones(returns):

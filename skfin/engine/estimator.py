@@ -423,14 +423,26 @@ def check_parameters(estimator, net: type[torch.nn.Module]) -> None:
                                    caller_name=type(estimator).__name__)
 
 
+#: Net arguments that the faces read from the data, with where to give them instead.
+_FROM_DATA = {
+    "horizon": "read from the data, not a parameter (a regressor forecasts one step per "
+               "column of y; a forecaster the steps of fh)",
+    "n_features": "read from the data, not a parameter (the columns of X)",
+    "n_targets": "read from the data, not a parameter (the target columns)",
+}
+
+
 def _unknown_parameters(cls, names: list[str]) -> None:
     """Raise a TypeError for parameters ``cls`` lacks, naming the faces that have them."""
     from skfin.registry import ARCHITECTURES
 
     lines = []
     for name in names:
+        if name in _FROM_DATA:
+            lines.append(f"{name!r}: {_FROM_DATA[name]}")
+            continue
         owners = [f"{a.regressor.__name__} and {a.forecaster.__name__}" for a in ARCHITECTURES
-                  if name in inspect.signature(a.net).parameters]
+                  if name in inspect.signature(a.regressor).parameters]
         where = (f"only {'; '.join(owners)} take it" if owners else "no skfin estimator has it")
         lines.append(f"{name!r}: {where}")
     own = [p for p in inspect.signature(cls).parameters]
