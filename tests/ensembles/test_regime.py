@@ -93,6 +93,20 @@ def test_filtered_probabilities_are_statsmodels_filter_and_causal(vol):
     assert p[np.argmax(signal), 1] > 0.99
 
 
+def test_em_fit_reaches_the_maximum_likelihood_estimate_on_two_regimes():
+    # 2007-2008: one calm and one volatile regime, a well-separated likelihood maximum
+    y, _, dates, _ = load_target("sp500", "realized_vol")
+    signal = y.set_axis(dates).loc["2007":"2008"]
+    mle = MarkovSwitchingRegimes().fit(signal)
+    em = MarkovSwitchingRegimes(method="em").fit(signal)
+    np.testing.assert_allclose(em.means_, mle.means_, rtol=1e-3)
+    np.testing.assert_allclose(em.transition_, mle.transition_, atol=1e-2)
+    assert np.abs(em.predict_proba(signal) - mle.predict_proba(signal)).max() < 0.05
+    # max_iter is the number of EM steps: one step is far from the estimate
+    one = MarkovSwitchingRegimes(method="em", max_iter=1).fit(signal)
+    assert np.abs(one.means_ - mle.means_).max() > 0.3
+
+
 @pytest.mark.parametrize("n_regimes", [1, 5])
 def test_n_regimes_out_of_range_is_an_error(xy, n_regimes):
     X, y = xy
