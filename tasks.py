@@ -81,6 +81,9 @@ MUTATION_TARGETS = {
 #: Tests left out of every mutant's run: the estimator-check suites (minutes each) test
 #: the API contract, not the numbers a mutant changes.
 MUTATION_DESELECT = "not conformance and not check_estimator"
+#: Thread pools of torch (OpenMP), OpenBLAS and MKL: ``tasks.py test`` sets each to one
+#: thread unless the variable is already set (pytest-xdist runs one worker per core).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 MUTATION_DIR = ROOT / "build" / "mutation"           # build/ is ignored by git
 EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.md"
 
@@ -217,9 +220,13 @@ def main(argv: list[str]) -> int:
         # --durations: the slowest tests are listed on every run, to keep the suite short
         cmd = [python, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "--durations=25",
                *rest]
+        # one thread per worker: two workers whose BLAS and torch thread pools each want
+        # every core spin against each other (a small scipy fit ran 30x slower)
+        env = {**{name: "1" for name in THREAD_VARIABLES}, **os.environ}
     else:
         cmd = [python, "-m", "skfin", "backtest", *rest]
-    return subprocess.run([str(c) for c in cmd], cwd=ROOT).returncode
+        env = None
+    return subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode
 
 
 if __name__ == "__main__":
