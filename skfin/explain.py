@@ -230,16 +230,27 @@ def _regressor_windows(est, X) -> _Windows:
     if X is None:
         raise ValueError(f"{type(est).__name__}.explain needs X: the rows (or windows) whose "
                          "forecasts to explain, as for predict.")
+    from skfin.regressors import _groups_of
+
+    groups = _groups_of(X, None)                # a panel: each row in its own series
     X_arr, index = est._validate_X(X, reset=False)
+    order = None
     if X_arr.ndim == 3:
         dataset, ready = est._dataset(X_arr), np.ones(len(X_arr), bool)
+    elif groups is not None or getattr(est, "_fit_series", None) is not None:
+        # the windows predict reads: each series continues its own fitted rows
+        dataset, ready, order = est._panel_windows(X_arr, index, groups,
+                                                   getattr(est, "_fit_series", None))
     else:
         rows, ends, ready = est._rows_in_context(X_arr, index)
-        if not ready.any():
-            raise ValueError(f"Every row of X is still in warm-up (a column not yet observed): "
-                             f"{type(est).__name__} has no window to explain. Pass later rows.")
-        dataset = est._dataset(rows, ends=ends)
+        dataset = est._dataset(rows, ends=ends) if ready.any() else None
+    if dataset is None:
+        raise ValueError(f"Every row of X is still in warm-up (a column not yet observed): "
+                         f"{type(est).__name__} has no window to explain. Pass later rows.")
     x, extra = _inputs(dataset)
+    if order is not None:                       # back in the order of X's ready rows
+        at = torch.as_tensor(order, device=x.device)
+        x, extra = x[at], {k: v[at] for k, v in extra.items()}
     labels = index if index is not None else pd.RangeIndex(len(ready))
     n_features = est.n_features_in_
     names = (list(est.feature_names_in_) if hasattr(est, "feature_names_in_")

@@ -112,6 +112,17 @@ def test_panel_intervals_come_back_in_the_rows_order(fitted, panel):
     assert ((band.iloc[:, 0] < point) & (point < band.iloc[:, 1])).all()
 
 
+def test_explain_reads_each_series_in_its_own_context(fitted, panel):
+    X, _ = panel
+    last = X.groupby(level=0).tail(3)               # 3 rows of each ticker, stacked
+    ex = fitted.explain(X=last, n_steps=4)
+    forecast = dict(zip(ex.outputs["sample"], ex.outputs["forecast"]))
+    np.testing.assert_allclose([forecast[label] for label in last.index],
+                               fitted.predict(last), atol=1e-5)
+    with pytest.raises(ValueError, match="fitted on a panel of 2 series"):
+        fitted.explain(X=last.to_numpy(), method=None)
+
+
 def test_panel_errors_name_the_problem(fitted, panel):
     X, y = panel
     short = pd.concat([X, pd.concat({"VIX": X.loc["SP500"].iloc[:5]}, names=["ticker", "date"])])
