@@ -151,3 +151,78 @@ def test_loaders_batch_in_order_or_shuffled_without_touching_the_global_rng():
     flat = torch.cat(shuffled)
     assert not torch.equal(flat, torch.cat(batches))                   # another order...
     torch.testing.assert_close(flat.sort(dim=0).values, torch.cat(batches).sort(dim=0).values)
+
+
+# -- second pass (issue 17): devices, index dtypes, subsets with dt, split boundaries ----
+def test_windows_are_gathered_on_the_features_device():
+    """Features on another device than the window ends and the panel starts (as on a
+    GPU): every index is moved to the features' device, so the gather runs there. The
+    ``meta`` device stands for the accelerator: it checks devices and shapes, not values
+    (those are checked on the CPU above)."""
+    both, cpu_ds = _panel()
+    on_meta = both.to("meta")
+    ds = WindowDataset(on_meta, torch.arange(150), 5, starts=torch.tensor([0] * 100 + [100] * 50))
+    assert ds._back.device == on_meta.device
+    x, _ = ds[[99, 100, 102]]
+    assert x.device == on_meta.device and x.shape == cpu_ds[[99, 100, 102]][0].shape == (3, 5, 1)
+    close = _close()
+    ds = WindowDataset(close.to("meta"), torch.arange(9, 299), 10, close.to("meta"),
+                       torch.arange(1, 3, device="meta"))             # targets with them
+    x, y = ds[[0, 5]]
+    assert x.device == y.device == on_meta.device
+    assert x.shape == (2, 10, 1) and y.shape == (2, 2, 1)
+
+
+def test_positions_of_any_integer_dtype_are_positions():
+    close = _close()
+    ds = WindowDataset(close, torch.arange(9, 299), 10, close, torch.arange(1, 2))
+    small = np.array([3, 5, 200], dtype=np.int16)          # int16: torch cannot index by it
+    sub = ds.subset(small)
+    torch.testing.assert_close(sub.ends, torch.tensor([12, 14, 209]))
+    x, y = ds[small]
+    torch.testing.assert_close(x[2], close[200:210])
+    torch.testing.assert_close(y[:, 0, 0], close[[13, 15, 210], 0])
+
+
+def test_a_subset_keeps_the_elapsed_times():
+    sp = load_sp500().iloc[-300:]
+    close = _close()
+    days = np.r_[1.0, np.diff(sp.index.to_numpy()) / np.timedelta64(1, "D")]
+    dt = torch.tensor(days, dtype=torch.float32)
+    ds = WindowDataset(close, torch.arange(0, 300), window=4, dt=dt)
+    sub = ds.subset(np.array([150, 299]))
+    inputs, _ = sub[[0, 1]]
+    assert set(inputs) == {"x", "dt"}
+    torch.testing.assert_close(inputs["dt"], torch.stack([dt[147:151], dt[296:300]]))
+
+
+def test_auto_tail_is_a_whole_number_when_half_for_training_binds():
+    # 101 samples, gap 40: 20% is round(20.2) = 20; half for training: 101 // 2 - 40 = 10
+    split = TimeOrderedSplit("auto", gap=40)
+    n_valid = split.n_valid(101)
+    assert n_valid == 10 and isinstance(n_valid, int)
+    train, valid = split.positions(101)
+    np.testing.assert_array_equal(train, np.arange(51))
+    np.testing.assert_array_equal(valid, np.arange(91, 101))
+    assert valid.dtype.kind == "i"
+
+
+def test_a_third_to_a_half_for_training_still_warns():
+    # 100 samples, 20 validated after a gap of 40: 40 (40%) left, fewer than half
+    with pytest.warns(UserWarning, match=r"leaves 40 of 100 samples \(40%\) for training"):
+        train, valid = TimeOrderedSplit(0.2, gap=40).positions(100)
+    np.testing.assert_array_equal(train, np.arange(40))
+    np.testing.assert_array_equal(valid, np.arange(80, 100))
+
+
+def test_a_given_generator_decides_the_shuffle():
+    close = _close()
+    ds = WindowDataset(close, torch.arange(9, 299), 10, close, torch.arange(1, 2))
+    def order(seed):
+        return torch.cat([y for _, y in batch_loader(
+            ds, 100, shuffle=True, generator=torch.Generator().manual_seed(seed))])
+
+    first = order(0)
+    torch.testing.assert_close(order(0), first)                        # reproducible
+    assert not torch.equal(order(1), first)                            # the seed decides
+    torch.testing.assert_close(order(1).sort(dim=0).values, first.sort(dim=0).values)

@@ -111,3 +111,112 @@ def test_head_names_and_messages():
             "PointHead has no predictive distribution; choose output='quantile', 'gaussian' "
             "or 'student_t' for model-based intervals.")):
         point.quantiles(point(Z), [0.5])
+
+
+# -- second pass (issue 17): forward values by hand, per-step statistics, interpolation
+# between the last two levels, tolerance boundaries, dtypes and devices -----------------
+def _raw(head, z):
+    """The projection ``z @ W.T + b`` reshaped to [B, H, T, P], in NumPy."""
+    w = head.proj.weight.detach().double().numpy()
+    b = head.proj.bias.detach().double().numpy()
+    return (z.double().numpy() @ w.T + b).reshape(len(z), head.horizon, head.n_targets, -1)
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def test_distribution_heads_forward_by_hand():
+    head = make_head("gaussian", 5, horizon=2, n_targets=2)
+    raw = _raw(head, Z)
+    got = head(Z).detach().double().numpy()
+    np.testing.assert_allclose(got[..., 0], raw[..., 0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[..., 1], _softplus(raw[..., 1]) + 1e-6, rtol=1e-5, atol=1e-6)
+    head = make_head("student_t", 5, horizon=2, n_targets=2)
+    raw = _raw(head, Z)
+    got = head(Z).detach().double().numpy()
+    np.testing.assert_allclose(got[..., 0], raw[..., 0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[..., 1], _softplus(raw[..., 1]) + 1e-6, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[..., 2], 2 + _softplus(raw[..., 2]) + 1e-6, rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_denormalise_with_one_statistic_per_step():
+    head = make_head("quantile", 5, horizon=3, n_targets=1, quantiles=(0.1, 0.5, 0.9))
+    params = head(Z).detach()                                         # [8, 3, 1, 3]
+    # per step: the week's mean and spread of the returns, shifted by the step number
+    loc = torch.tensor(R[-8:].mean() + np.arange(3.0))[None, :, None].expand(len(Z), 3, 1)
+    scale = torch.tensor(R[-8:].std() * (1 + np.arange(3.0)))[None, :, None].expand(len(Z), 3, 1)
+    got = head.denormalise(params, loc.float(), scale.float())
+    expected = (params.double().numpy() * scale.numpy()[..., None] + loc.numpy()[..., None])
+    assert got.shape == params.shape
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5)
+    g = make_head("gaussian", 5, horizon=3, n_targets=1)
+    p = g(Z).detach()
+    got = g.denormalise(p, loc.float(), scale.float())
+    assert got.shape == p.shape
+    np.testing.assert_allclose(got[..., 0], p[..., 0] * scale + loc, rtol=1e-5)
+
+
+def test_heads_built_directly_project_all_steps_at_once():
+    point = PointHead(5, 2, 1)
+    assert point.per_step is False and point.proj.out_features == 2
+    assert point(Z).shape == (len(Z), 2, 1, 1)
+    q = QuantileHead(5, 2, 1, levels=(0.1, 0.5, 0.9))
+    assert q.per_step is False and q.proj.out_features == 6
+    assert make_head("point", 5, 2, 1, per_step=True).per_step is True
+
+
+def test_quantile_levels_buffer_is_float32_whatever_the_input():
+    head = make_head("quantile", 5, horizon=1, n_targets=1,
+                     quantiles=np.array([0.9, 0.1, 0.5]))             # float64 array
+    assert head.levels.dtype == torch.float32
+    np.testing.assert_array_equal(head.levels.numpy(), np.float32([0.1, 0.5, 0.9]))
+
+
+def test_interpolation_between_the_last_two_levels():
+    head = make_head("quantile", 5, horizon=1, n_targets=1, quantiles=(0.1, 0.5, 0.9))
+    params = head(Z).detach()
+    got = head.quantiles(params, [0.7, 0.8])
+    torch.testing.assert_close(got[..., 0], (params[..., 1] + params[..., 2]) / 2)
+    torch.testing.assert_close(got[..., 1], params[..., 1] / 4 + params[..., 2] * 3 / 4)
+
+
+def test_levels_exactly_at_the_tolerance_are_inside():
+    head = make_head("quantile", 5, horizon=1, n_targets=1, quantiles=(0.1, 0.5, 0.9))
+    params = head(Z).detach()
+    known = head.levels.double().numpy()                               # float32 levels
+    got = head.quantiles(params, [known[0] - 1e-6, known[-1] + 1e-6])
+    torch.testing.assert_close(got[..., 0], params[..., 0])
+    torch.testing.assert_close(got[..., 1], params[..., 2])
+
+
+def test_levels_equal_to_ten_decimals_are_named_once():
+    head = make_head("quantile", 5, horizon=1, n_targets=1, quantiles=(0.1, 0.5, 0.9))
+    with pytest.raises(ValueError, match=r"^Quantile level\(s\) 0\.01 fall outside"):
+        head.quantiles(head(Z).detach(), [0.01, 0.01 + 2e-11])
+
+
+def test_predictive_quantiles_keep_the_parameters_dtype():
+    levels = [0.025, 0.3, 0.975]
+    g = make_head("gaussian", 5, horizon=1, n_targets=1).double()
+    p = g(Z.double()).detach()
+    got = g.quantiles(p, levels)
+    assert got.dtype == torch.float64
+    expected = stats.norm.ppf(levels, loc=p[..., :1].numpy(), scale=p[..., 1:2].numpy())
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12, atol=1e-14)
+    t = make_head("student_t", 5, horizon=1, n_targets=1)
+    p = t(Z).detach()                                                   # float32
+    assert t.quantiles(p, levels).dtype == torch.float32
+    assert g.quantiles(p, np.array(levels)).dtype == torch.float32     # float64 levels
+
+
+def test_predictive_quantiles_stay_on_the_parameters_device():
+    """Parameters on another device (``meta`` stands for an accelerator: devices and
+    shapes only): the interpolation weights and the normal quantiles follow them."""
+    q = make_head("quantile", 5, horizon=1, n_targets=1, quantiles=(0.1, 0.5, 0.9))
+    got = q.quantiles(q(Z).detach().to("meta"), [0.3, 0.7])
+    assert got.device.type == "meta" and got.shape == (len(Z), 1, 1, 2)
+    g = make_head("gaussian", 5, horizon=1, n_targets=1)
+    got = g.quantiles(g(Z).detach().to("meta"), [0.3, 0.7])
+    assert got.device.type == "meta" and got.shape == (len(Z), 1, 1, 2)
