@@ -101,3 +101,17 @@ def check_finite(values: np.ndarray, what: str, columns=None, index=None) -> Non
         f"row {row}{when}. Fill or drop them first (e.g. .ffill(), or a transformer's "
         "fill= option); skfin never fills silently."
     )
+
+
+def series_labels(X) -> np.ndarray | None:
+    """Each row's series in a (series, time) ``MultiIndex`` frame; None for one series.
+
+    The series is every level but the last (time); what the regressors and
+    :class:`skfin.pipeline.Pipeline` read as a panel's ``groups``.
+    """
+    import pandas as pd
+
+    index = getattr(X, "index", None)
+    if isinstance(index, pd.MultiIndex) and index.nlevels >= 2:
+        return np.asarray(index.droplevel(-1).to_flat_index())
+    return None

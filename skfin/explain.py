@@ -230,9 +230,9 @@ def _regressor_windows(est, X) -> _Windows:
     if X is None:
         raise ValueError(f"{type(est).__name__}.explain needs X: the rows (or windows) whose "
                          "forecasts to explain, as for predict.")
-    from skfin.regressors import _groups_of
+    from skfin._checks import series_labels
 
-    groups = _groups_of(X, None)                # a panel: each row in its own series
+    groups = series_labels(X)                   # a panel: each row in its own series
     X_arr, index = est._validate_X(X, reset=False)
     order = None
     if X_arr.ndim == 3:

@@ -34,21 +34,13 @@ from __future__ import annotations
 
 import inspect
 
-import numpy as np
-import pandas as pd
 from sklearn import get_config
 from sklearn import pipeline as _sklearn
 from sklearn.utils.metaestimators import available_if
 
+from skfin._checks import series_labels
+
 __all__ = ["Pipeline", "make_pipeline"]
-
-
-def _series_labels(X):
-    """Each row's series in a (series, time) ``MultiIndex`` frame; None for one series."""
-    index = getattr(X, "index", None)
-    if isinstance(index, pd.MultiIndex) and index.nlevels >= 2:
-        return np.asarray(index.droplevel(-1).to_flat_index())
-    return None
 
 
 def _final_has(method: str):
@@ -95,7 +87,7 @@ class Pipeline(_sklearn.Pipeline):
         the rows: y is not transformed). Labels passed by the caller win; with metadata
         routing on, routing them is the caller's choice.
         """
-        final, labels = self._final_estimator, _series_labels(X)
+        final, labels = self._final_estimator, series_labels(X)
         if (labels is None or key in params or final == "passthrough"
                 or get_config().get("enable_metadata_routing", False)
                 or "groups" not in inspect.signature(getattr(final, method)).parameters):

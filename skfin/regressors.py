@@ -45,6 +45,7 @@ from sklearn.utils.validation import (
 )
 
 from skfin import nets
+from skfin._checks import series_labels
 from skfin.engine.causal import _EFFECT_DOC, _EFFECT_NOTES, _CausalEffect
 from skfin.engine.data import WindowDataset
 from skfin.engine.device import resolve_device
@@ -863,10 +864,7 @@ def _groups_of(X, groups) -> np.ndarray | None:
                 "; give every row the label of its series."
             )
         return groups
-    index = getattr(X, "index", None)
-    if isinstance(index, pd.MultiIndex) and index.nlevels >= 2:
-        return np.asarray(index.droplevel(-1).to_flat_index())
-    return None
+    return series_labels(X)
 
 
 def _series_codes(groups: np.ndarray, n: int) -> tuple[list, np.ndarray]:
