@@ -217,6 +217,7 @@ def mase(y_true, y_pred, *, y_train=None, sp=1) -> float:
 # trading a sign strategy
 # ==================================================================================
 _RETURNS_KINDS = ("log", "simple")
+_NOT_ANNUALISED = object()  # the periods_per_year of a metric that does not annualise
 
 
 def _check_trading_params(func, cost_bps, periods_per_year, returns) -> None:
@@ -225,7 +226,7 @@ def _check_trading_params(func, cost_bps, periods_per_year, returns) -> None:
             f"{func}: cost_bps must be a finite number >= 0 (basis points per unit of "
             f"position change); got cost_bps={cost_bps!r}."
         )
-    if periods_per_year is not None and (
+    if periods_per_year is not _NOT_ANNUALISED and (
         not isinstance(periods_per_year, Real) or not periods_per_year > 0
     ):
         raise ValueError(
@@ -299,7 +300,7 @@ def strategy_returns(y_true, y_pred, *, cost_bps=0.0, returns="log") -> np.ndarr
 
 
 def _strategy_returns(y_true, y_pred, cost_bps, returns, func) -> np.ndarray:
-    _check_trading_params(func, cost_bps, None, returns)
+    _check_trading_params(func, cost_bps, _NOT_ANNUALISED, returns)
     yt, yp = _series_pair(y_true, y_pred, func)
     if returns == "simple" and (yt < -1).any():
         raise ValueError(
@@ -488,7 +489,7 @@ def max_drawdown(y_true, y_pred, *, cost_bps=0.0, returns="log") -> float:
     0.5678
     """
     func = "max_drawdown"
-    _check_trading_params(func, cost_bps, None, returns)
+    _check_trading_params(func, cost_bps, _NOT_ANNUALISED, returns)
     s = _strategy_returns(y_true, y_pred, cost_bps, returns, func)
     wealth = np.cumprod(1.0 + s)
     peak = np.maximum.accumulate(np.concatenate([[1.0], wealth]))[1:]

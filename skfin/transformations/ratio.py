@@ -184,10 +184,11 @@ class _RatioTransformer(OneToOneFeatureMixin, _SeriesTransformer):
             raise ValueError(self._gap_message(index, last))
 
     def _gap_message(self, index, anchor_label):
+        shown = ", ".join(map(repr, index[:5])) + (", ..." if len(index) > 5 else "")
         return (
             f"{type(self).__name__}.inverse_transform chains ratios from the level at "
             f"{anchor_label!r}, so the rows to invert must be the consecutive periods "
-            f"after it; got {list(index[:5])}{' ...' if len(index) > 5 else ''}. For "
+            f"after it; got [{shown}]. For "
             "forecasts, predict every step fh=[1, 2, ..., h] and select the steps you "
             "need afterwards."
         )
