@@ -48,8 +48,10 @@ def test_standardize_statistics_are_per_column():
 def test_standardize_needs_one_ratio_in_every_column():
     prices = load_sp500()[["Open", "Close"]].iloc[:30].copy()
     LogRatio(standardize=True).fit(prices.iloc[:2])  # one ratio per column is enough
-    with pytest.raises(ValueError, match=r"at least 2 consecutive non-missing prices per "
-                                         r"column.*got n_samples=1\. Fit on a longer"):
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "LogRatio(standardize=True) needs at least 2 consecutive non-missing prices per "
+            "column to estimate the mean and the standard deviation; got n_samples=1. Fit "
+            "on a longer series or use standardize=False.") + "$"):
         LogRatio(standardize=True).fit(prices.iloc[:1])
     # the Close column is observed on its last day only: no ratio there, though Open has
     prices.iloc[:-1, 1] = np.nan
@@ -74,12 +76,81 @@ def test_a_price_without_spread_is_divided_by_one():
     np.testing.assert_array_equal(ratio.transform(y).iloc[1:], 0.0)
 
 
+def test_a_spread_just_above_the_noise_floor_is_kept():
+    # the price ticks by 11 ulps and back: the ratios spread by ~10.4 machine epsilons,
+    # just above the floor of 10 eps under which a series counts as flat
+    y = close().iloc[:4]
+    y[:] = y.iloc[0] * np.array([1.0, 1.0 + 11 * np.finfo(np.float64).eps] * 2)
+    ratios = (y / y.shift(1)).iloc[1:].to_numpy()
+    spread = np.std(ratios)
+    assert 10 < spread / np.finfo(np.float64).eps < 11
+    assert Ratio(standardize=True).fit(y).scale_[0] == spread
+
+
 # ------------------------------------------------------------- where a chain starts
 def test_inverse_over_the_end_of_the_stored_rows_continues_into_forecasts():
     y = close().reset_index(drop=True)
     lr = LogRatio().fit(y.iloc[:4000])
     returns = log_returns(y).iloc[3990:4010]  # ten stored rows, then ten after them
     np.testing.assert_allclose(lr.inverse_transform(returns), y.iloc[3990:4010], rtol=1e-10)
+
+
+def test_inverse_of_other_values_over_the_stored_rows_chains_from_the_row_before():
+    """In-sample forecasts (not the stored ratios) are chained from the stored level just
+    before them; a row without a value restarts the chain at its stored level."""
+    y = close()
+    lr = LogRatio().fit(y.iloc[:200])
+    forecasts = log_returns(y).iloc[100:112] + 0.01          # not the observed returns
+    expected = y.iloc[99] * np.exp(np.cumsum(forecasts.to_numpy()))
+    np.testing.assert_allclose(lr.inverse_transform(forecasts), expected, rtol=1e-12)
+    forecasts.iloc[5] = np.nan
+    restarted = np.r_[expected[:5], y.iloc[105],
+                      y.iloc[105] * np.exp(np.cumsum(forecasts.to_numpy()[6:]))]
+    np.testing.assert_allclose(lr.inverse_transform(forecasts), restarted, rtol=1e-12)
+
+
+def test_inverse_from_the_first_stored_rows_takes_the_first_level():
+    """The first stored row has no level before it: it takes its own stored level,
+    whatever value it is given, and the chain starts there. From the second row on,
+    the first stored level is the anchor."""
+    y = close()
+    lr = LogRatio().fit(y.iloc[:200])
+    forecasts = log_returns(y).iloc[:10] + 0.01
+    forecasts.iloc[0] = 0.05                                 # ignored: no level before it
+    expected = np.r_[y.iloc[0], y.iloc[0] * np.exp(np.cumsum(forecasts.to_numpy()[1:]))]
+    np.testing.assert_allclose(lr.inverse_transform(forecasts), expected, rtol=1e-12)
+    np.testing.assert_allclose(lr.inverse_transform(forecasts.iloc[1:]), expected[1:],
+                               rtol=1e-12)
+
+
+def test_a_flat_forecast_given_as_integers_inverts_to_the_anchor():
+    y = close()
+    lr = LogRatio().fit(y.iloc[:200])
+    flat = pd.Series(0, index=y.index[:5], name="Close")      # int64 zeros
+    np.testing.assert_allclose(lr.inverse_transform(flat), y.iloc[0], rtol=1e-12)
+
+
+def test_inverse_keeps_the_columns_of_a_frame():
+    prices = load_sp500()[["Open", "Close"]].iloc[:300]
+    ratio = Ratio().fit(prices)
+    back = ratio.inverse_transform(ratio.transform(prices))
+    assert list(back.columns) == ["Open", "Close"] and back.index.equals(prices.index)
+
+
+def test_prices_are_positive_only_for_scikit_learn():
+    for cls in (Ratio, LogRatio):
+        assert cls().__sklearn_tags__().input_tags.positive_only is True
+
+
+def test_update_appends_to_the_stored_rows():
+    y = close()
+    lr = LogRatio().fit(y.iloc[:100])
+    lr.update(y.iloc[100:150])
+    returns = log_returns(y).iloc[50:160]                     # fitted, updated, then new
+    np.testing.assert_allclose(lr.inverse_transform(returns.iloc[:100]), y.iloc[50:150],
+                               rtol=1e-10)
+    out = lr.transform(y.iloc[90:160])
+    np.testing.assert_allclose(out, returns.iloc[40:], rtol=1e-10)
 
 
 def test_inverse_of_the_stored_rows_with_a_row_missing_names_the_anchor():
@@ -89,11 +160,11 @@ def test_inverse_of_the_stored_rows_with_a_row_missing_names_the_anchor():
     with pytest.raises(ValueError) as error:
         lr.inverse_transform(returns)
     anchor = y.index[99]
-    assert str(error.value).startswith(
+    assert str(error.value) == (
         f"LogRatio.inverse_transform chains ratios from the level at {anchor!r}, so the "
         f"rows to invert must be the consecutive periods after it; got "
         f"[{', '.join(map(repr, returns.index[:5]))}, ...]. For forecasts, predict every "
-        "step")
+        "step fh=[1, 2, ..., h] and select the steps you need afterwards.")
 
 
 def test_inverse_from_the_first_stored_row_with_a_row_missing_is_refused():
@@ -131,6 +202,8 @@ def test_forecasts_after_an_integer_index_must_start_at_the_next_row():
     y = close().reset_index(drop=True)
     lr = LogRatio().fit(y.iloc[:4000])
     steps = pd.Series([0.01, 0.02], index=pd.RangeIndex(4000, 4002), name="Close")
+    with pytest.raises(ValueError, match=re.escape("got [4001].")):
+        lr.inverse_transform(steps.iloc[:1].set_axis(pd.Index([4001])))   # one step, too
     np.testing.assert_allclose(lr.inverse_transform(steps),
                                y.iloc[3999] * np.exp([0.01, 0.03]), rtol=1e-12)
     for index in ([4001, 4002], [4000, 4002]):
