@@ -81,6 +81,11 @@ MUTATION_TARGETS = {
     "skfin/nets/heads.py": ["tests/nets/test_contract.py", "tests/nets/test_attention_nets.py",
                             "tests/nets/test_heads_mutants.py"],
     "skfin/losses.py": ["tests/test_losses.py", "tests/engine/test_data.py"],
+    "skfin/engine/schedules.py": [
+        "tests/engine/test_schedules.py",
+        "tests/engine/test_training.py::test_lr_schedules_set_the_documented_learning_rate",
+        "tests/engine/test_training.py::test_lr_schedules_follow_the_formula_on_the_forecaster_face",
+    ],
 }
 #: Tests left out of every mutant's run: the estimator-check suites (minutes each) test
 #: the API contract, not the numbers a mutant changes.

@@ -4,7 +4,7 @@ to every engine built in a ``with`` block).
 
 skorch already provides early stopping, gradient clipping and LR scheduling; what is here
 is what it lacks: stopping with an error (and the best weights restored) when the loss
-becomes non-finite, a tqdm bar over epochs, a picklable warm-up + cosine LR factor, and a
+becomes non-finite, a tqdm bar over epochs, and a
 checkpoint that resumes an interrupted fit to the very weights of an uninterrupted one
 (skorch's ``Checkpoint`` and ``LoadInitState`` save the weights, optimizer and history
 with pickle, but not the callbacks' state nor the RNG states that the rest of the fit
@@ -28,6 +28,9 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.history import History
+
+# re-exported: WarmupCosine lived here before skfin.engine.schedules gathered the schedules
+from skfin.engine.schedules import WarmupCosine
 
 __all__ = ["TrainingDivergedError", "DivergenceGuard", "EpochProgressBar", "WarmupCosine",
            "TrainingCheckpoint", "OptunaPruning", "extra_callbacks"]
@@ -98,34 +101,6 @@ class EpochProgressBar(Callback):
         state = self.__dict__.copy()
         state.pop("bar_", None)
         return state
-
-
-class WarmupCosine:
-    """LR factor for ``torch.optim.lr_scheduler.LambdaLR``: linear warm-up, then cosine to 0.
-
-    Parameters
-    ----------
-    warmup : int
-        Steps of linear warm-up.
-    total : int
-        Total steps.
-
-    Examples
-    --------
-    >>> f = WarmupCosine(warmup=2, total=10)
-    >>> [round(f(s), 3) for s in (0, 1, 2, 6, 10)]
-    [0.5, 1.0, 1.0, 0.5, 0.0]
-    """
-
-    def __init__(self, warmup: int, total: int):
-        self.warmup = warmup
-        self.total = total
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup:
-            return (step + 1) / self.warmup
-        progress = (step - self.warmup) / max(1, self.total - self.warmup)
-        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
 
 _CHECKPOINT_FORMAT = "skfin-checkpoint"

@@ -17,7 +17,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import torch
-from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
+from skorch.callbacks import EarlyStopping, GradientNormClipping
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import (
 
 from skfin.engine.augment import check_augment
 from skfin.engine.callbacks import (DivergenceGuard, EpochProgressBar, TrainingCheckpoint,
-                                    TrainingDivergedError, WarmupCosine, config_fingerprint,
+                                    TrainingDivergedError, config_fingerprint,
                                     context_callbacks)
 from skfin.engine.data import TimeOrderedSplit, WindowDataset
 from skfin.engine.meta import MAML
@@ -37,6 +37,7 @@ from skfin.engine.device import resolve_device
 from skfin.engine.net import AcceleratedSkfinNet, SkfinNet, resolve_accelerator
 from skfin.engine.sampling import (dropout_rate, mc_dropout, mixture_quantiles,
                                    with_sample_paths)
+from skfin.engine.schedules import SCHEDULES, lr_scheduler
 from skfin.losses import LOSSES, check_loss, loss_for
 from skfin._checks import ParamValidation, check_finite
 from skfin._deprecation import RENAMED, rename_parameters, renamed_in
@@ -71,7 +72,7 @@ PARAMETER_CONSTRAINTS = {
     "lr": [Interval(Real, 0, None, closed="neither")],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
-    "lr_schedule": [StrOptions({"cosine", "plateau", "onecycle"}), None],
+    "lr_schedule": [StrOptions(set(SCHEDULES)), None],
     "valid_fraction": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
     "patience": [Interval(Integral, 1, None, closed="left"), None],
     "mixed_precision": ["boolean", StrOptions({"auto"})],
@@ -587,17 +588,10 @@ class NeuralEstimatorMixin(ParamValidation):
         if self.patience is not None:
             callbacks.append(("early_stopping", EarlyStopping(
                 monitor=monitor, patience=self.patience, load_best=True)))
-        if self.lr_schedule == "cosine":
-            warmup = max(1, round(0.05 * self.max_epochs))
-            callbacks.append(("lr_schedule", LRScheduler(
-                torch.optim.lr_scheduler.LambdaLR, lr_lambda=WarmupCosine(warmup, self.max_epochs))))
-        elif self.lr_schedule == "onecycle":
-            callbacks.append(("lr_schedule", LRScheduler(
-                torch.optim.lr_scheduler.OneCycleLR, max_lr=self.lr, total_steps=self.max_epochs + 1)))
-        elif self.lr_schedule == "plateau":
-            callbacks.append(("lr_schedule", LRScheduler(
-                torch.optim.lr_scheduler.ReduceLROnPlateau, monitor=monitor, factor=0.5,
-                patience=max(1, (self.patience or 10) // 3))))
+        schedule = lr_scheduler(self.lr_schedule, lr=self.lr, max_epochs=self.max_epochs,
+                                patience=self.patience, monitor=monitor)
+        if schedule is not None:
+            callbacks.append(("lr_schedule", schedule))
         if self.verbose:
             callbacks.append(("progress", EpochProgressBar()))
 
