@@ -20,7 +20,7 @@ def _trace(schedule, steps, losses=None, **kwargs):
     return lr_scheduler(schedule, **params).simulate(steps + 1, LR, step_args=losses)
 
 
-@pytest.mark.parametrize("epochs, warmup", [(1, 1), (10, 1), (30, 2), (41, 2), (50, 2),
+@pytest.mark.parametrize("epochs, warmup", [(1, 1), (2, 1), (3, 1), (10, 1), (30, 2), (41, 2), (50, 2),
                                             (51, 3), (100, 5)])
 def test_cosine_warms_up_over_five_percent_of_the_epochs_then_anneals_to_zero(epochs, warmup):
     assert max(1, round(0.05 * epochs)) == warmup      # the rule, spelled out per case
@@ -43,6 +43,8 @@ def test_warmup_cosine_holds_zero_after_the_last_step():
     assert f(8) == pytest.approx(0.0, abs=1e-15) and f(20) == pytest.approx(0.0, abs=1e-15)
     assert f(3 + 5 / 2) == pytest.approx(0.5)           # half-way through the cosine
     assert WarmupCosine(warmup=4, total=4)(4) == 1.0    # nothing left to anneal: no 0-division
+    assert WarmupCosine(warmup=4, total=5)(4) == 1.0    # one annealing step: straight to 0
+    assert WarmupCosine(warmup=4, total=5)(5) == pytest.approx(0.0, abs=1e-15)
 
 
 @pytest.mark.parametrize("epochs", [6, 20])
