@@ -75,6 +75,7 @@ MUTATION_TARGETS = {
                                         "tests/model_selection/test_sktime_splitter.py",
                                         "tests/model_selection/test_split_mutants.py"],
     "skfin/transformations/indicators.py": ["tests/transformations/test_indicators.py",
+                                            "tests/transformations/test_indicators_mutants.py",
                                             "tests/transformations/test_causality.py"],
     "skfin/transformations/ratio.py": ["tests/transformations/test_ratio.py",
                                        "tests/transformations/test_ratio_mutants.py"],

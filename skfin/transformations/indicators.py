@@ -625,7 +625,7 @@ class TechnicalIndicators(_SeriesTransformer):
         return np.asarray([name for name, *_ in self._spec()], dtype=object)
 
     @classmethod
-    def get_test_params(cls, parameter_set="default"):
+    def get_test_params(cls, parameter_set="default"):  # pragma: no mutate
         """Return testing parameter settings for the estimator.
 
         Parameters
@@ -639,6 +639,7 @@ class TechnicalIndicators(_SeriesTransformer):
             Parameters to create testing instances of the class. sktime's test data
             have no OHLCV columns: the fields are read by position.
         """
+        # pragma: no mutate block (the conformance suites' configurations, not arithmetic)
         small = {
             "return_windows": (1, 2),
             "sma_windows": (3,),

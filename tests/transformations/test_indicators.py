@@ -31,8 +31,9 @@ def _ohlcv():
     return load_sp500()
 
 
-@lru_cache
 def _features():
+    # computed afresh for each test (20 ms): mutation testing maps every test to the
+    # functions it calls, and a cached result would hide the indicators from all but one
     ti = TechnicalIndicators(return_windows=(1, 5), sma_windows=(10, 20, 50))
     return ti.fit_transform(_ohlcv()), ti
 

@@ -1,0 +1,98 @@
+"""TechnicalIndicators at its edges, on real S&P 500 rows: the shortest history that yields a
+Wilder average, a market that stops moving, and the feature-name contract.
+
+Each case pins a value that a plausible bug changes (found by ``tasks.py mutate``): the first
+Wilder average is the mean of exactly ``window`` values, a zero range is undefined (NaN, not
+infinite), and ``get_feature_names_out`` checks what it is given.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skfin.datasets import load_sp500
+from skfin.transformations import TechnicalIndicators
+
+NONE = dict(return_windows=(), sma_windows=(), ema_windows=(), rsi_windows=(), macd=None,
+            bollinger=None, volatility_windows=(), zscore_windows=(), roc_windows=(),
+            atr_windows=(), stochastic=None, obv=False, volume_change=False)
+
+
+def _wilder_only(rows):
+    d = load_sp500().iloc[:rows]
+    ti = TechnicalIndicators(**{**NONE, "rsi_windows": (14,), "atr_windows": (14,)})
+    return d, ti.fit_transform(d)
+
+
+def _true_range(d):
+    previous = d.Close.shift(1)
+    ranges = pd.concat([d.High - d.Low, (d.High - previous).abs(), (d.Low - previous).abs()],
+                       axis=1)
+    return ranges.max(axis=1)                        # the first row: high - low
+
+
+@pytest.mark.parametrize("rows", [13, 14, 15, 16])
+def test_the_first_wilder_average_needs_exactly_window_values(rows):
+    """ATR(14) first appears on the 14th row (14 true ranges), RSI(14) on the 15th (14
+    changes); each first value is the plain mean of those 14, and a shorter history is
+    all NaN, as floats."""
+    d, X = _wilder_only(rows)
+    assert X.dtypes.eq(np.float64).all()
+    tr = _true_range(d)
+    if rows < 14:
+        assert X["atr_14"].isna().all()
+    else:
+        assert X["atr_14"].iloc[:13].isna().all()
+        assert X["atr_14"].iloc[13] == pytest.approx(tr.iloc[:14].mean(), rel=1e-12)
+    if rows >= 16:                                   # then Wilder's recursion, step 1
+        assert X["atr_14"].iloc[14] == pytest.approx(
+            tr.iloc[:14].mean() + (tr.iloc[14] - tr.iloc[:14].mean()) / 14, rel=1e-12)
+    if rows < 15:
+        assert X["rsi_14"].isna().all()
+    else:
+        change = d.Close.diff().iloc[1:15]
+        up, down = change.clip(lower=0).mean(), (-change).clip(lower=0).mean()
+        assert X["rsi_14"].iloc[:14].isna().all()
+        assert X["rsi_14"].iloc[14] == pytest.approx(100 * up / (up + down), rel=1e-12)
+
+
+def test_a_halted_market_gives_undefined_ratios_not_infinite_ones():
+    """Twenty sessions with no trade (open = high = low = close, volume 0, as a halted
+    exchange reports them) put zeros under every ratio: %K, %b and the z-score are
+    undefined there (NaN, no warning), the volume change after a zero-volume day too, and
+    the rows before the halt are untouched."""
+    d = load_sp500().iloc[-300:].copy()
+    halt = slice(200, 220)
+    price = d.Close.iloc[199]
+    for column in ("Open", "High", "Low", "Close"):
+        d.iloc[halt, d.columns.get_loc(column)] = price
+    d.iloc[halt, d.columns.get_loc("Volume")] = 0.0
+    ti = TechnicalIndicators(**{**NONE, "stochastic": (5, 3), "bollinger": (10, 2.0),
+                                "zscore_windows": (10,), "volume_change": True})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)   # no 0 / 0 reached numpy
+        X = ti.fit_transform(d)
+    assert not np.isinf(X.to_numpy()).any()
+    # rows 204..219: the 5-day range is 0; rows 209..219: the 10-day deviation is 0
+    assert X["stoch_k_5"].iloc[204:220].isna().all()
+    assert X["stoch_k_5"].iloc[20:200].notna().all()
+    for column in ("bb_pctb_10", "zscore_10"):
+        assert X[column].iloc[209:220].isna().all()
+        assert X[column].iloc[20:200].notna().all()
+    # volume change: day 200 is -100% (a real drop), the next days divide by 0
+    assert X["volume_change"].iloc[200] == -1.0
+    assert X["volume_change"].iloc[201:221].isna().all()
+    clean = TechnicalIndicators(**ti.get_params()).fit_transform(load_sp500().iloc[-300:])
+    pd.testing.assert_frame_equal(X.iloc[:200], clean.iloc[:200])
+
+
+def test_feature_names_out_checks_its_input_and_follows_sklearn():
+    d = load_sp500().iloc[-100:]
+    ti = TechnicalIndicators(**{**NONE, "sma_windows": (5,)}).fit(d)
+    names = ti.get_feature_names_out()
+    assert names.dtype == object and list(names) == ["sma_5"]     # sklearn: object dtype
+    assert list(ti.get_feature_names_out(list(d.columns))) == ["sma_5"]
+    with pytest.raises(ValueError, match="input_features"):
+        ti.get_feature_names_out(["Open", "High", "Low", "Price", "Volume"])
