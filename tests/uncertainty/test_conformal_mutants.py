@@ -219,7 +219,7 @@ def test_sktime_test_parameters_are_two_short_naive_configurations():
     """The two settings sktime's suite runs: short tails, both methods and scalings."""
     params = ConformalForecaster.get_test_params()
     assert [{k: v for k, v in p.items() if k != "forecaster"} for p in params] == [
-        {"calibration_size": 3},
+        {"calibration_size": 2},
         {"method": "split", "calibration_size": 2, "scaling": "none"}]
     assert [p["forecaster"].get_params()["strategy"] for p in params] == ["last", "mean"]
     y = pd.Series(RETURNS[-12:])
