@@ -233,6 +233,9 @@ def main(argv: list[str]) -> int:
         # one thread per worker: two workers whose BLAS and torch thread pools each want
         # every core spin against each other (a small scipy fit ran 30x slower)
         env = {**{name: "1" for name in THREAD_VARIABLES}, **os.environ}
+        # every optional test dependency must be there: a failed install fails the run
+        # instead of skipping the tests that need it (see conftest.py)
+        env.setdefault("SKFIN_REQUIRE_TEST_EXTRAS", "1")
     else:
         cmd = [python, "-m", "skfin", "backtest", *rest]
         env = None

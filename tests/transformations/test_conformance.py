@@ -158,7 +158,9 @@ def _sktime_cases():
 @pytest.mark.parametrize(("cls", "test_name"), list(_sktime_cases()))
 def test_sktime_check_estimator(cls, test_name):
     """sktime's check_estimator, all instances from get_test_params, all scenarios."""
-    sktime_check_estimator(cls, tests_to_run=test_name, raise_exceptions=True, verbose=False)
+    results = sktime_check_estimator(cls, tests_to_run=test_name, raise_exceptions=True,
+                                     verbose=False)
+    assert results, f"sktime ran no case of {test_name} on {cls.__name__}"
 
 
 def test_sktime_tags():
