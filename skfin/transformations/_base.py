@@ -396,6 +396,15 @@ class _SeriesTransformer(TransformerMixin, BaseTransformer, _SklearnBaseEstimato
                     "Use fill='ffill' to carry the last observation forward (causal) or "
                     "fill='drop' to remove the rows with missing values."
                 )
+            empty = missing.all(axis=0)
+            if empty.any():
+                raise ValueError(
+                    f"Column {_column_name(combined.columns[int(np.argmax(empty))])} of X has "
+                    f"no value at all ({len(combined)} rows, all missing): {name}"
+                    f"(fill={self.fill!r}) has nothing to fill it from, and everything "
+                    "computed from it would be NaN. Pass a column with data, or switch off "
+                    "what reads it."
+                )
             if _is(self.fill, "ffill"):
                 combined = combined.ffill()  # causal: only earlier rows are used
             else:  # "drop"

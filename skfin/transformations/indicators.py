@@ -590,12 +590,12 @@ class TechnicalIndicators(_SeriesTransformer):
 
     def _check_magnitude(self, data):
         values = np.abs(data.to_numpy(np.float64))
-        with np.errstate(invalid="ignore"):
-            too_large = np.nanmax(values, axis=0, initial=0.0) > self._MAX_MAGNITUDE
+        too_large = np.nanmax(values, axis=0, initial=0.0) > self._MAX_MAGNITUDE
         if too_large.any():
-            column = data.columns[int(np.argmax(too_large))]
+            field = data.columns[int(np.argmax(too_large))]
+            column = f"{_column_name(getattr(self, field))} ({field}=)"
             raise ValueError(
-                f"{type(self).__name__}: column {column!r} has values up to "
+                f"{type(self).__name__}: column {column} has values up to "
                 f"{np.nanmax(values[:, int(np.argmax(too_large))]):.3g}, too large for the "
                 f"rolling variances (their squares overflow float64 above "
                 f"{self._MAX_MAGNITUDE:.0e}). Rescale it first, e.g. divide by a power of ten."

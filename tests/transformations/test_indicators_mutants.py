@@ -96,3 +96,80 @@ def test_feature_names_out_checks_its_input_and_follows_sklearn():
     assert list(ti.get_feature_names_out(list(d.columns))) == ["sma_5"]
     with pytest.raises(ValueError, match="input_features"):
         ti.get_feature_names_out(["Open", "High", "Low", "Price", "Volume"])
+
+
+def test_rsi_of_a_market_that_has_not_fallen_is_100_as_in_ta():
+    """A listing that opens with 20 halted sessions (one price) and then trades: RSI is 100
+    while no close has fallen (no down move: ta's convention, also for a flat start,
+    whose 0 / 0 would otherwise be undefined), then follows its Wilder recursion."""
+    import ta
+
+    d = load_sp500().iloc[-200:].copy()
+    for column in ("Open", "High", "Low", "Close"):
+        d.iloc[:20, d.columns.get_loc(column)] = d.Close.iloc[20]
+    X = TechnicalIndicators(**{**NONE, "rsi_windows": (5,)}).fit_transform(d)
+    theirs = ta.momentum.RSIIndicator(d.Close, 5).rsi()
+    assert X["rsi_5"].iloc[5:21].eq(100.0).all() and theirs.iloc[5:21].eq(100.0).all()
+    first_fall = int(np.argmax(d.Close.diff().to_numpy()[21:] < 0)) + 21
+    assert X["rsi_5"].iloc[first_fall] < 100.0
+
+
+# ------------------------------------------------------------------ input checks
+def test_columns_by_position_equal_columns_by_name_and_a_bad_position_is_named():
+    d = load_sp500().iloc[-120:]                      # Open High Low Close Adj Close Volume
+    by_name = TechnicalIndicators(sma_windows=(5,)).fit_transform(d)
+    by_position = TechnicalIndicators(sma_windows=(5,), high=1, low=2, close=3,
+                                      volume=5).fit_transform(d)
+    pd.testing.assert_frame_equal(by_position, by_name)
+    with pytest.raises(ValueError, match=r"TechnicalIndicators\(volume=6\) selects column "
+                                         r"position 6, but X has 6 columns\. Set volume= to a "
+                                         r"valid position or column name\."):
+        TechnicalIndicators(volume=6).fit(d)
+    # True is an int to Python, not a position to a user: it is looked up as a name
+    with pytest.raises(ValueError, match=r"Column True .*not found in X \(parameter close=True\)"):
+        TechnicalIndicators(close=True).fit(d)
+
+
+def test_values_too_large_for_the_rolling_variances_are_named_by_column():
+    """Magnitudes above 1e150 overflow the rolling variances (their squares): the check
+    names the column and its largest value; 1e150 itself is accepted."""
+    d = load_sp500().iloc[-120:].copy()
+    d["Volume"] = d["Volume"].astype(float)
+    d.iloc[40, d.columns.get_loc("Volume")] = 3e151
+    with pytest.raises(ValueError, match=r"column 'Volume' \(volume=\) has values up to 3e\+151, too "
+                                         r"large for the rolling variances.*above 1e\+150\). "
+                                         r"Rescale it first"):
+        TechnicalIndicators().fit_transform(d)
+    d.iloc[40, d.columns.get_loc("Volume")] = 1e150           # the bound itself
+    TechnicalIndicators().fit_transform(d)
+
+
+@pytest.mark.parametrize("fill", ["ffill", "drop"])
+def test_an_empty_column_is_refused_not_turned_into_nan_features(fill):
+    """An index's volume column with no data at all: no fill can help, and OBV and the
+    volume change would be NaN on every row. The error names the column; with the volume
+    indicators switched off, the column is not read and the rest is computed."""
+    d = load_sp500().iloc[-120:].copy()
+    d["Volume"] = np.nan
+    with pytest.raises(ValueError, match=r"Column 'volume' of X has no value at all \(120 "
+                                         r"rows, all missing\).*switch off what reads it"):
+        TechnicalIndicators(fill=fill).fit_transform(d)
+    X = TechnicalIndicators(fill=fill, volume_change=False, obv=False).fit_transform(d)
+    assert X.iloc[60:].notna().all().all()
+
+
+def test_only_indicators_of_ratios_need_a_positive_close():
+    """Returns, log returns, volatility and ROC divide by the close or take its log;
+    averages, MACD and Bollinger bands are defined on any price (a spread, a negative
+    futures settlement). Only the close is checked: a zero-volume day is fine."""
+    d = load_sp500().iloc[-120:].copy()
+    d.iloc[60, d.columns.get_loc("Volume")] = 0
+    TechnicalIndicators(**{**NONE, "return_windows": (1,), "volume_change": True}).fit_transform(d)
+    d.iloc[70, d.columns.get_loc("Close")] = -5.0
+    for ratio in ({"return_windows": (1,)}, {"volatility_windows": (5,)},
+                  {"roc_windows": (5,)}):
+        with pytest.raises(ValueError, match=r"Negative values in data.*'Close' \(close=\)"):
+            TechnicalIndicators(**{**NONE, **ratio}).fit(d)
+    X = TechnicalIndicators(**{**NONE, "sma_windows": (5,), "macd": (3, 6, 2),
+                               "bollinger": (5, 2.0)}).fit_transform(d)
+    assert X["sma_5"].iloc[70:75].notna().all()
