@@ -173,3 +173,47 @@ def test_only_indicators_of_ratios_need_a_positive_close():
     X = TechnicalIndicators(**{**NONE, "sma_windows": (5,), "macd": (3, 6, 2),
                                "bollinger": (5, 2.0)}).fit_transform(d)
     assert X["sma_5"].iloc[70:75].notna().all()
+
+
+# ------------------------------------------------------------------ warm-up lengths
+@pytest.mark.parametrize("indicator", [
+    {"ema_windows": (12,)}, {"ema_windows": (3, 7)}, {"macd": (5, 9, 4)},
+    {"macd": (12, 26, 9)}, {"macd": (5, 9, 2)}, {"bollinger": (10, 2.0)}, {"atr_windows": (6,)},
+    {"zscore_windows": (15,)}, {"stochastic": (9, 3)}, {"stochastic": (9, 2)},
+    {"stochastic": (4, 5)},
+    {"obv": True}, {"volume_change": True}, {"rsi_windows": (6,)},
+    {"return_windows": (3,)}, {"sma_windows": (8,)}, {"roc_windows": (4,)},
+    {"volatility_windows": (7,)},
+], ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()))
+def test_warmup_is_the_first_row_where_every_indicator_is_defined(indicator):
+    """``n_warmup_`` counts the rows before every column has a value, each indicator's
+    own rule (EMA: span - 1; MACD signal: slow - 1 + signal - 1; ...) read off the
+    computed S&P 500 columns; warmup='drop' returns exactly the rows from there on."""
+    d = load_sp500().iloc[-300:]
+    ti = TechnicalIndicators(**{**NONE, **indicator})
+    X = ti.fit_transform(d)
+    first = [int(np.argmax(X[c].notna().to_numpy())) for c in X]
+    assert ti.n_warmup_ == max(first)
+    assert X.iloc[ti.n_warmup_:].notna().all().all()
+    dropped = TechnicalIndicators(**{**NONE, **indicator}, warmup="drop").fit_transform(d)
+    pd.testing.assert_frame_equal(dropped, X.iloc[ti.n_warmup_:])
+
+
+def test_a_plan_with_nothing_or_twice_the_same_column_is_refused():
+    with pytest.raises(ValueError, match=r"^TechnicalIndicators has every indicator switched "
+                                         r"off; enable at least one \(e\.g\. "
+                                         r"sma_windows=\(20,\)\)\.$"):
+        TechnicalIndicators(**NONE).fit(load_sp500().iloc[-50:])
+    with pytest.raises(ValueError, match=r"would produce the columns \['sma_5'\] twice; list "
+                                         r"each window once\.$"):
+        TechnicalIndicators(**{**NONE, "sma_windows": (5, 5)}).fit(load_sp500().iloc[-50:])
+
+
+def test_sklearn_is_told_a_positive_close_is_needed_only_by_ratio_indicators():
+    def positive_only(**params):
+        return TechnicalIndicators(**{**NONE, **params}).__sklearn_tags__(
+        ).input_tags.positive_only
+
+    assert positive_only(return_windows=(1,)) and positive_only(roc_windows=(3,))
+    assert not positive_only(sma_windows=(5,), macd=(3, 6, 2), stochastic=(5, 3))
+    assert not positive_only(sma_windows="five")     # invalid: fit will say why, not tags
