@@ -8,6 +8,7 @@ from skfin.engine.device import available_devices, resolve_device
 from skfin.engine.estimator import NeuralEstimatorMixin
 from skfin.engine.meta import MAML, adapt, maml_loss
 from skfin.engine.net import AcceleratedSkfinNet, SkfinNet, resolve_accelerator
+from skfin.engine.schedules import WarmupCosine, lr_scheduler
 from skfin.engine.transfer import freeze_parameters, parameter_groups
 
 __all__ = [
@@ -20,11 +21,13 @@ __all__ = [
     "TimeOrderedSplit",
     "TrainingCheckpoint",
     "TrainingDivergedError",
+    "WarmupCosine",
     "WindowDataset",
     "adapt",
     "available_devices",
     "extra_callbacks",
     "freeze_parameters",
+    "lr_scheduler",
     "maml_loss",
     "parameter_groups",
     "read_checkpoint",
