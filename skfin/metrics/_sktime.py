@@ -141,8 +141,9 @@ class _AnnualisedTradingMetric(_ColumnwiseMetric):
         super().__init__(multioutput=multioutput, multilevel=multilevel, by_index=by_index)
 
     @classmethod
-    def get_test_params(cls, parameter_set="default"):
+    def get_test_params(cls, parameter_set="default"):  # pragma: no mutate
         """Return testing parameter settings: no costs, and monthly with costs."""
+        # pragma: no mutate block (the conformance suites' configurations)
         return [{}, {"cost_bps": 5.0, "periods_per_year": 12}]
 
 
@@ -231,8 +232,9 @@ class MaxDrawdown(_ColumnwiseMetric):
         super().__init__(multioutput=multioutput, multilevel=multilevel, by_index=by_index)
 
     @classmethod
-    def get_test_params(cls, parameter_set="default"):
+    def get_test_params(cls, parameter_set="default"):  # pragma: no mutate
         """Return testing parameter settings: no costs, and with costs."""
+        # pragma: no mutate block (the conformance suites' configurations)
         return [{}, {"cost_bps": 5.0}]
 
 
@@ -311,8 +313,8 @@ class WinklerScore(_NamedTargetsMixin, _BaseProbaForecastingErrorMetric):
         if self._coverage is not None:
             keep = np.isin(np.round(keys.get_level_values(1), 7),
                            np.round(self._coverage, 7))
-            if not keep.any() or len(np.unique(keys.get_level_values(1)[keep])) < len(
-                    self._coverage):
+            wanted = np.unique(np.round(self._coverage, 7))       # [0.9, 0.9] is 0.9
+            if not keep.any() or len(np.unique(keys.get_level_values(1)[keep])) < len(wanted):
                 raise ValueError(
                     f"WinklerScore: y_pred has coverages "
                     f"{sorted(set(keys.get_level_values(1)))}, not all of coverage="
@@ -329,8 +331,9 @@ class WinklerScore(_NamedTargetsMixin, _BaseProbaForecastingErrorMetric):
         return pd.DataFrame(scores, columns=keys)
 
     @classmethod
-    def get_test_params(cls, parameter_set="default"):
+    def get_test_params(cls, parameter_set="default"):  # pragma: no mutate
         """Return testing parameter settings: defaults, and one fixed coverage."""
+        # pragma: no mutate block (the conformance suites' configurations)
         return [{}, {"coverage": 0.9}]
 
 
@@ -389,8 +392,9 @@ class QuantileCRPS(_NamedTargetsMixin, _BaseProbaForecastingErrorMetric):
         return pd.DataFrame(out)
 
     @classmethod
-    def get_test_params(cls, parameter_set="default"):
+    def get_test_params(cls, parameter_set="default"):  # pragma: no mutate
         """Return testing parameter settings: defaults, and three fixed levels."""
+        # pragma: no mutate block (the conformance suites' configurations)
         return [{}, {"alpha": [0.1, 0.5, 0.9]}]
 
 
@@ -432,7 +436,12 @@ class QLIKE(_ColumnwiseMetric):
         self.volatility = volatility
         super().__init__(multioutput=multioutput, multilevel=multilevel, by_index=by_index)
 
+    def _score(self, y_true, y_pred, y_train, sample_weight):
+        # a weighted mean of per-period losses, unlike a trading record: weights pass on
+        return qlike(y_true, y_pred, volatility=self.volatility, sample_weight=sample_weight)
+
     @classmethod
-    def get_test_params(cls, parameter_set="default"):
+    def get_test_params(cls, parameter_set="default"):  # pragma: no mutate
         """Return testing parameter settings: variances, and volatilities."""
+        # pragma: no mutate block (the conformance suites' configurations)
         return [{}, {"volatility": True}]
