@@ -345,18 +345,23 @@ def _winkler_by_hand(y, lower, upper, coverage):
     return (upper - lower) + 2.0 / a * (np.maximum(lower - y, 0) + np.maximum(y - upper, 0))
 
 
-def test_winkler_scores_each_variable_against_its_own_outcomes():
-    y, band = interval_data()
-    expected = {c: M.winkler_score(y[c], one(band, c)) for c in COLS}
+@pytest.mark.parametrize("metric, function, data", [
+    (M.WinklerScore, M.winkler_score, interval_data),
+    (M.QuantileCRPS, M.crps_quantiles, quantile_data),
+], ids=["WinklerScore", "QuantileCRPS"])
+def test_probabilistic_metrics_score_each_variable_against_its_own_outcomes(metric, function,
+                                                                          data):
+    y, pred = data()
+    expected = {c: function(y[c], one(pred, c)) for c in COLS}
     assert expected["spx"] != pytest.approx(expected["ndx"])
-    raw = M.WinklerScore(multioutput="raw_values")(y, band.copy())
+    raw = metric(multioutput="raw_values")(y, pred.copy())
     assert sorted(raw.index) == sorted(COLS)
     for c in COLS:
         assert raw[c] == pytest.approx(expected[c], rel=1e-12)
-    assert M.WinklerScore()(y, band.copy()) == pytest.approx(
+    assert metric()(y, pred.copy()) == pytest.approx(
         np.mean(list(expected.values())), rel=1e-12)
     # multioutput passed to evaluate wins over the metric's own
-    raw = M.WinklerScore().evaluate(y, band.copy(), multioutput="raw_values")
+    raw = metric().evaluate(y, pred.copy(), multioutput="raw_values")
     for c in COLS:
         assert raw[c] == pytest.approx(expected[c], rel=1e-12)
 
@@ -470,21 +475,6 @@ def test_probabilistic_metric_args_follow_sktime():
 
 
 # ----------------------------------------------------------------------- QuantileCRPS
-def test_quantile_crps_per_variable():
-    y, q = quantile_data()
-    expected = {c: M.crps_quantiles(y[c], one(q, c)) for c in COLS}
-    assert expected["spx"] != pytest.approx(expected["ndx"])
-    raw = M.QuantileCRPS(multioutput="raw_values")(y, q.copy())
-    assert sorted(raw.index) == sorted(COLS)
-    for c in COLS:
-        assert raw[c] == pytest.approx(expected[c], rel=1e-12)
-    assert M.QuantileCRPS()(y, q.copy()) == pytest.approx(
-        np.mean(list(expected.values())), rel=1e-12)
-    raw = M.QuantileCRPS().evaluate(y, q.copy(), multioutput="raw_values")
-    for c in COLS:
-        assert raw[c] == pytest.approx(expected[c], rel=1e-12)
-
-
 def test_quantile_crps_by_index_is_the_midpoint_rule_per_day():
     y, q = quantile_data()
     levels = np.array(LEVELS)
