@@ -57,7 +57,9 @@ def _where(index, position):
 
 
 def _column_name(column):
-    return repr(column) if isinstance(column, str) else f"{column!r} (position)"
+    """A column label as messages show it; an integer (not a bool) is a position."""
+    is_position = isinstance(column, Integral) and not isinstance(column, bool)
+    return f"{column!r} (position)" if is_position else repr(column)
 
 
 class _SeriesTransformer(TransformerMixin, BaseTransformer, _SklearnBaseEstimator):

@@ -126,7 +126,7 @@ def test_columns_by_position_equal_columns_by_name_and_a_bad_position_is_named()
                                          r"valid position or column name\."):
         TechnicalIndicators(volume=6).fit(d)
     # True is an int to Python, not a position to a user: it is looked up as a name
-    with pytest.raises(ValueError, match=r"Column True .*not found in X \(parameter close=True\)"
+    with pytest.raises(ValueError, match=r"Column True not found in X \(parameter close=True\)"
                                          r".*or close=None if there is none \(and switch "
                                          r"off the indicators that need it\)\.$"):
         TechnicalIndicators(close=True).fit(d)
