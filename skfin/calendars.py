@@ -1,4 +1,5 @@
-"""Trading-day frequencies for a ``DatetimeIndex``, so forecasts land on real trading days.
+"""Trading-day frequencies for a ``DatetimeIndex``, so forecasts land on real trading days,
+and calendar features (:func:`calendar_features`) that forecasters read as known ahead.
 
 Market data is indexed by trading days: weekends and exchange holidays are missing, so
 pandas infers no frequency and sktime cannot place a forecast in time. The fix is a pandas
@@ -32,7 +33,78 @@ import sys
 import numpy as np
 import pandas as pd
 
-__all__ = ["trading_calendar", "with_trading_days", "exchange_holidays"]
+__all__ = ["trading_calendar", "with_trading_days", "exchange_holidays", "calendar_features",
+           "CALENDAR_FEATURES"]
+
+#: The position of a date in its week, month, year..., each scaled to [-0.5, 0.5] as GluonTS'
+#: ``time_feature`` module does (and Lag-Llama, which is built on it, reads): the value
+#: minus its first, divided by its range. ``day_of_week`` spans Monday (-0.5) to Sunday
+#: (0.5), so trading days use -0.5 .. 0.17; ``week_of_year`` is the ISO week.
+CALENDAR_FEATURES = {
+    "day_of_week": lambda d: d.dayofweek / 6.0,
+    "day_of_month": lambda d: (d.day - 1) / 30.0,
+    "day_of_year": lambda d: (d.dayofyear - 1) / 365.0,
+    "month_of_year": lambda d: (d.month - 1) / 11.0,
+    "week_of_year": lambda d: (d.isocalendar().week.to_numpy(np.float64) - 1) / 52.0,
+}
+
+
+def calendar_features(index, features=None) -> pd.DataFrame:
+    """Calendar features of each date of ``index``, each in [-0.5, 0.5].
+
+    Known for any date ahead, so a forecaster can read them as known-future covariates:
+    ``LagLlamaForecaster(calendar=True)`` builds them from ``y``'s index and from the
+    forecast's dates itself. The encodings are GluonTS' (see ``CALENDAR_FEATURES``);
+    they are a few lines of pandas, written here to spare a dependency on GluonTS.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex or pandas.PeriodIndex
+        The dates (a ``PeriodIndex`` is read at each period's start).
+    features : sequence of str, default=None
+        Names from ``CALENDAR_FEATURES``, in the order of the columns; None: all of
+        them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per date (on ``index``), one float64 column per feature, named
+        ``"calendar_<feature>"``.
+
+    Raises
+    ------
+    TypeError
+        ``index`` holds no dates (an integer index, say).
+    ValueError
+        A feature name is unknown.
+
+    Examples
+    --------
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.calendars import calendar_features
+    >>> days = load_sp500().index[-3:]                   # Wed 26 .. Fri 28 Dec 2018
+    >>> calendar_features(days, ["day_of_week", "month_of_year"]).round(3).to_numpy().tolist()
+    [[-0.167, 0.5], [0.0, 0.5], [0.167, 0.5]]
+    """
+    if isinstance(index, pd.PeriodIndex):
+        dates = index.to_timestamp()
+    elif isinstance(index, pd.DatetimeIndex):
+        dates = index
+    else:
+        raise TypeError(
+            f"Calendar features are read from dates; got a {type(index).__name__}. Index "
+            "the series by its dates (a DatetimeIndex, e.g. as skfin.datasets loads it) or "
+            "turn the calendar features off."
+        )
+    names = list(CALENDAR_FEATURES) if features is None else [str(f) for f in features]
+    unknown = [n for n in names if n not in CALENDAR_FEATURES]
+    if unknown or not names:
+        raise ValueError(
+            f"Unknown calendar feature(s) {unknown}; choose from {list(CALENDAR_FEATURES)}."
+        )
+    columns = {f"calendar_{n}": np.asarray(CALENDAR_FEATURES[n](dates), np.float64) - 0.5
+               for n in names}
+    return pd.DataFrame(columns, index=index)
 
 
 def exchange_holidays(exchange: str, start, end) -> pd.DatetimeIndex:

@@ -16,7 +16,7 @@ from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 from sktime.utils.validation.forecasting import check_fh
 
 from skfin import nets
-from skfin.calendars import trading_calendar
+from skfin.calendars import CALENDAR_FEATURES, calendar_features, trading_calendar
 from skfin.engine.causal import _EFFECT_DOC, _EFFECT_NOTES, _CausalEffect
 from skfin.engine.data import WindowDataset
 from skfin.engine.meta import MAML, adapt, meta_train
@@ -361,9 +361,10 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         )
 
     def _future_columns(self, X: pd.DataFrame | None) -> list:
-        """The columns of ``X`` known ahead, as ``future_X`` names them."""
+        """The columns of ``X`` known ahead, as ``future_X`` names them, and the calendar's."""
+        calendar = list(getattr(self, "calendar_columns_", []))
         if X is None or self.future_X is None:
-            return []
+            return calendar
         if isinstance(self.future_X, str):                      # "all"
             return list(X.columns)
         unknown = [c for c in self.future_X if c not in X.columns]
@@ -372,7 +373,48 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
                 f"future_X names columns {unknown} that X does not have; X has "
                 f"{list(X.columns)}. Name columns of X, or use future_X='all' or None."
             )
-        return [c for c in X.columns if c in set(self.future_X)]
+        return [c for c in X.columns if c in {*self.future_X, *calendar}]
+
+    def _calendar_columns(self, X: pd.DataFrame | None) -> list:
+        """The names of the calendar columns that ``calendar`` adds to ``X``."""
+        calendar = getattr(self, "calendar", None)
+        if calendar is None or calendar is False:
+            return []
+        features = None if calendar is True else calendar
+        if isinstance(features, str):
+            features = [features]
+        if features is not None and not (
+                isinstance(features, (list, tuple)) and features
+                and all(isinstance(f, str) for f in features)):
+            raise TypeError(
+                f"calendar must be None, True, or names of calendar features (from "
+                f"{list(CALENDAR_FEATURES)}); got {calendar!r}."
+            )
+        names = [f"calendar_{n}" for n in (CALENDAR_FEATURES if features is None else features)]
+        clash = [c for c in names if X is not None and c in X.columns]
+        if clash:
+            raise ValueError(
+                f"X already has the column(s) {clash} that calendar={calendar!r} adds. "
+                "Rename them, or drop them and let the forecaster build the calendar."
+            )
+        return names
+
+    def _add_calendar(self, X: pd.DataFrame | None, index: pd.Index) -> pd.DataFrame | None:
+        """``X`` with the calendar features of its rows (of ``index`` when X is None)."""
+        names = getattr(self, "calendar_columns_", [])
+        if not names:
+            return X
+        features = [n.removeprefix("calendar_") for n in names]
+        rows = index if X is None else X.index
+        try:
+            calendar = calendar_features(rows, features)
+        except TypeError as exc:
+            raise ValueError(
+                f"{type(self).__name__}(calendar={self.calendar!r}) reads calendar features "
+                f"from the dates of y, but y is indexed by a {type(rows).__name__}. Index y "
+                "by its dates (a DatetimeIndex or PeriodIndex), or set calendar=None."
+            ) from exc
+        return calendar if X is None else pd.concat([X, calendar], axis=1)
 
     def _future_positions(self) -> list[int]:
         """Positions of the known-future columns in ``[y | X]``."""
@@ -380,11 +422,26 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         return [self.n_targets_ + columns.index(c) for c in self.future_columns_]
 
     def _future_X(self, X: pd.DataFrame | None) -> np.ndarray:
-        """Standardised known-future X ``[horizon, n_future]`` at steps 1..horizon after the cutoff."""
-        name = type(self).__name__
+        """Standardised known-future X ``[horizon, n_future]`` at steps 1..horizon after the cutoff
+        (the calendar's columns built here for those days)."""
         ahead = ForecastingHorizon(np.arange(1, self.horizon_ + 1), is_relative=True)
         index = ahead.to_absolute_index(self.cutoff)
-        span = f"{index[0]} .. {index[-1]}"
+        columns = self.future_columns_
+        calendar = getattr(self, "calendar_columns_", [])
+        given = [c for c in columns if c not in calendar]      # the user's known-future X
+        if given:
+            self._check_future_rows(X, index, given)
+            X = X.loc[index, given]
+        X = self._add_calendar(X if given else None, index)
+        values = as_numeric(X.loc[index, columns], "X").to_numpy(np.float64)
+        check_finite(values, "X", columns, index)
+        positions = self._future_positions()
+        loc, scale = self.loc_[positions], self.scale_[positions]
+        return ((values - loc) / scale).astype(np.float32)
+
+    def _check_future_rows(self, X: pd.DataFrame | None, index: pd.Index, columns: list) -> None:
+        """Refuse an ``X`` at predict that lacks a known-future row or column."""
+        name, span = type(self).__name__, f"{index[0]} .. {index[-1]}"
         if X is None:
             raise ValueError(
                 f"{name} was fitted with exogenous X, which it reads as known-future "
@@ -401,18 +458,12 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
                 f"{missing[0]}). Pass X with a row for every step {span}, even when fh asks "
                 "for fewer steps."
             )
-        columns = self.future_columns_
         absent = [c for c in columns if c not in X.columns]
         if absent:
             raise ValueError(
                 f"X passed to {name}.predict lacks the known-future columns {absent} it was "
                 f"fitted with (future_X={self.future_X!r}). Pass X with columns {columns}."
             )
-        values = as_numeric(X.loc[index, columns], "X").to_numpy(np.float64)
-        check_finite(values, "X", columns, index)
-        positions = self._future_positions()
-        loc, scale = self.loc_[positions], self.scale_[positions]
-        return ((values - loc) / scale).astype(np.float32)
 
     def _steps(self, fh) -> np.ndarray:
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
@@ -443,6 +494,8 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
         self._steps(fh)
         self.n_targets_ = y.shape[1]
         self.n_exog_ = 0 if X is None else X.shape[1]
+        self.calendar_columns_ = self._calendar_columns(X)
+        X = self._add_calendar(X, y.index)
         self.future_columns_ = self._future_columns(X)
         self.n_future_ = len(self.future_columns_)
         self._seen = (y, X)
@@ -512,6 +565,12 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
                 "fh=[1, 2, 3, 4, 5]."
             )
         self._check_hyperparams()
+        if getattr(self, "calendar", None) not in (None, False):
+            raise ValueError(
+                f"{type(self).__name__}.pretrain does not build calendar features yet "
+                f"(calendar={self.calendar!r}): pretrain and fine-tune with calendar=None, "
+                "or give the calendar as columns of X with future_X=None."
+            )
         if not fh.is_relative:
             raise ValueError(
                 f"{type(self).__name__}.pretrain takes fh as steps ahead (relative), e.g. "
@@ -643,11 +702,12 @@ class NeuralForecaster(NeuralEstimatorMixin, BaseForecaster):
     def _update(self, y, X=None, update_params=True):
         old_y, old_X = self._seen
         y, X = self._align_Xy(y, X)
-        if old_X is not None and X is None:
+        if self.n_exog_ and X is None:
             raise ValueError(
                 f"{type(self).__name__} was fitted with exogenous X; pass the X that goes "
                 "with the new y to update as well."
             )
+        X = self._add_calendar(X, y.index)
         self._seen = (y.combine_first(old_y), None if old_X is None else X.combine_first(old_X))
         if update_params and self.update_epochs > 0:
             self._finetune(self._training_set(), self.update_epochs)
@@ -1725,6 +1785,13 @@ class LagLlamaForecaster(NeuralForecaster):
     window : int, default=32
         Past observations each forecast reads.
     {net_params}
+    calendar : bool, str or list of str, default=None
+        Calendar features read from the dates of ``y`` (Lag-Llama's time features,
+        :func:`skfin.calendars.calendar_features`): True for all of them, or names from
+        ``skfin.calendars.CALENDAR_FEATURES`` (e.g. ``["day_of_week",
+        "month_of_year"]``). They join each step's token and, being known ahead, condition
+        each forecast step on its own day and extend the sample paths; no ``X`` is needed
+        at ``predict``. Needs ``y`` indexed by dates. None: no calendar.
     {common_params}
     {forecaster_params}
 
@@ -1749,7 +1816,7 @@ class LagLlamaForecaster(NeuralForecaster):
     _module = nets.LagLlama
 
     def __init__(self, *, window=32, lags=None, d_model=32, n_heads=4, num_layers=2,
-                 dim_feedforward=64, dropout=0.1, scaling=None, n_paths=100,
+                 dim_feedforward=64, dropout=0.1, scaling=None, n_paths=100, calendar=None,
                  output="point", quantiles=None, uncertainty="head", n_draws=50, loss=None,
                  max_epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, grad_clip=1.0,
                  lr_schedule=None, valid_fraction=0.2, patience=10, mixed_precision="auto",

@@ -294,7 +294,7 @@ ARCHITECTURES: tuple[Architecture, ...] = (
     # like every other estimator (see the TFT's entry): pass output="student_t" for the
     # paper's set-up, with quantiles from sample paths.
     Architecture("lag_llama", nets.LagLlama, regressors.LagLlamaRegressor,
-                 forecasting.LagLlamaForecaster, "attention",
+                 forecasting.LagLlamaForecaster, "attention", {"native_covariates": True},
                  test_params=(
                      {"window": 5, "d_model": 8, "n_heads": 2, "num_layers": 1,
                       "dim_feedforward": 16, "n_paths": 20},

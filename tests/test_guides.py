@@ -23,7 +23,7 @@ GUIDES = [
     ("docs/transformations.md", 15, 0),
     ("docs/evaluation.md", 9, 4),
     ("docs/tuning.md", 4, 2),
-    ("docs/architectures.md", 16, 0),
+    ("docs/architectures.md", 17, 0),
     ("docs/uncertainty.md", 2, 0),
     ("docs/explaining.md", 2, 4),
     ("docs/ensembles.md", 2, 0),

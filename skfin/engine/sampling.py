@@ -275,17 +275,18 @@ class _WithSamplePaths(nn.Module):
         super().__init__()
         self.module, self.n_paths, self.generator = module, n_paths, generator
 
-    def forward(self, x: Tensor) -> Tensor:                        # x: [B, W, F]
-        params = self.module(x)                                    # [B, H, T, P]
-        paths = self.module.sample_paths(x, self.n_paths, self.generator)   # [S, B, H, T]
+    def forward(self, x: Tensor, **inputs: Tensor) -> Tensor:      # x: [B, W, F]
+        params = self.module(x, **inputs)                          # [B, H, T, P]; x_future...
+        paths = self.module.sample_paths(x, self.n_paths, self.generator, **inputs)  # [S, B, H, T]
         return torch.cat([params, paths.permute(1, 2, 3, 0).to(params.dtype)], dim=-1)
 
 
 def with_sample_paths(module: nn.Module, n_paths: int, seed: int) -> nn.Module:
     """A view of a net that also returns its autoregressive sample paths.
 
-    For a net with a ``sample_paths(x, n_paths, generator) -> [n_paths, B, H, T]`` method
-    (:class:`skfin.nets.LagLlama`): the view's output is ``[B, H, T, P + n_paths]``, the
+    For a net with a ``sample_paths(x, n_paths, generator, **inputs) -> [n_paths, B, H, T]``
+    method (:class:`skfin.nets.LagLlama`; ``inputs``: the net's other inputs, such as
+    ``x_future``): the view's output is ``[B, H, T, P + n_paths]``, the
     head's parameters and then the paths' values, so that one pass of the engine's
     inference path gives both. It shares ``module`` (weights and mode); the paths' random
     numbers come from one ``torch.Generator`` seeded with ``seed`` on ``module``'s device,

@@ -56,7 +56,7 @@ from torch import Tensor, nn
 
 from skfin.nets.heads import head_class
 
-__all__ = ["Covariates", "handles_missing", "reads_covariates", "reads_time"]
+__all__ = ["Covariates", "handles_missing", "reads_covariates", "reads_time", "shift_and_gain"]
 
 #: Hidden width of the covariate MLP.
 WIDTH = 32
@@ -186,6 +186,18 @@ class Covariates(nn.Module):
         if self.n_static:
             parts.append(x_static)                                    # [B, S]
         effect = self.mlp(torch.cat(parts, dim=1))                    # [B, 2 * H * T]
-        shift, log_gain = effect.view(-1, self.horizon, self.n_targets, 2).unbind(-1)
-        gain = torch.exp(3.0 * torch.tanh(log_gain / 3.0))            # [B, H, T] in (e^-3, e^3)
-        return head_class(self.output).denormalise(params, shift, gain)  # [B, H, T, P]
+        effect = effect.view(-1, self.horizon, self.n_targets, 2)
+        return shift_and_gain(self.output, params, effect)            # [B, H, T, P]
+
+
+def shift_and_gain(output: str, params: Tensor, effect: Tensor) -> Tensor:
+    """The head parameters ``params: [B, H, T, P]`` moved by a covariate ``effect: [B, H, T, 2]``.
+
+    ``effect[..., 0]`` is the shift ``a``, ``effect[..., 1]`` the log-gain ``s``, bounded
+    to a gain ``g = exp(3 tanh(s / 3))`` in (0.05, 20); the head's own affine map applies
+    them (see the module docstring), so every head keeps its constraints. A zero effect
+    leaves ``params`` as they are.
+    """
+    shift, log_gain = effect.unbind(-1)                               # [B, H, T] each
+    gain = torch.exp(3.0 * torch.tanh(log_gain / 3.0))
+    return head_class(output).denormalise(params, shift, gain)

@@ -50,6 +50,7 @@ from torch.nn import functional as F
 from skfin.nets._params import DROPOUT, POSITIVE, contract_doc, integer, options
 from skfin.nets.attention import _check_heads
 from skfin.nets.convolutional import _check_positive
+from skfin.nets.covariates import shift_and_gain
 from skfin.nets.heads import head_class, make_head
 
 __all__ = ["LagLlama", "PatchDecoder", "FINANCE_LAGS", "lag_features", "rotary_embedding",
@@ -283,13 +284,21 @@ class LagLlama(nn.Module):
        targets' (the first ``n_targets`` channels') values at ``t - lag`` for each of
        ``lags`` (0 before the window starts, with a 0/1 indicator per lag saying whether
        the lagged value lies inside the window); the targets' location and
-       ``log(scale)`` (Lag-Llama's summary statistics); projected to ``d_model``. Other
-       channels (covariates) join with their current value only.
+       ``log(scale)`` (Lag-Llama's summary statistics); the static covariates, if any;
+       projected to ``d_model``. Other channels (covariates, such as the calendar
+       features the faces build with ``calendar=True``) join with their current value
+       only.
     3. ``num_layers`` LLaMA blocks with causal attention and rotary positions, a final
        RMSNorm; the last token feeds the shared head, which forecasts every horizon step
        at once (how the engine trains it), mapped back to the targets' units.
-    4. Sampling (``sample_paths``): one step at a time, a value is drawn from the
-       head's step-1 distribution and appended to the window, which slides on by a step.
+    4. Known-future covariates (``n_future``: the calendar of the days ahead, say): for
+       each step ``k`` ahead, a small MLP reads the last token and ``x_future[:, k]`` and
+       shifts and scales that step's head parameters
+       (:func:`skfin.nets.covariates.shift_and_gain`; zero at initialisation), so step
+       ``k`` reads the covariates of its own day only.
+    5. Sampling (``sample_paths``): one step at a time, a value is drawn from the
+       head's step-1 distribution and appended to the window, which slides on by a step;
+       the appended row's covariates are the known-future ones of that day.
        The engine's ``predict_quantiles`` / ``predict_interval`` take the quantiles of
        ``n_paths`` such paths when the paths are defined (see ``n_paths``); ``predict``
        stays the head's direct forecast.
@@ -304,22 +313,31 @@ class LagLlama(nn.Module):
         ``window=32``: 1, 2, 3, 4, 5, 10 and 21). Given lags must be distinct, positive
         and shorter than ``window``.
     {common}
+    n_future : int, default=0
+        Known-future covariates ``x_future: [B, horizon, n_future]``: the values, on the
+        days ahead, of the last ``n_future`` input channels (the faces pass every known
+        column of ``X`` there, the calendar included).
+    n_static : int, default=0
+        Static covariates ``x_static: [B, n_static]``, joined to every token.
     n_paths : int, default=100
         Autoregressive sample paths behind predictive quantiles; 0 turns sampling off.
         Paths are drawn only where they are defined: a "gaussian" or "student_t" head,
         ``horizon > 1`` (one step ahead, the head's own quantiles are exact) and every
-        input channel a target (``n_features == n_targets``: the sktime face without
-        ``X``; on the sklearn face, a single column of ``X`` that must be the target's own
-        past, else set 0), since the other channels' future values are unknown. Elsewhere
+        input channel a target or known ahead (``n_features == n_targets + n_future``: the
+        sktime face without ``X``, or with the calendar and known-future ``X`` only; on
+        the sklearn face, a single column of ``X`` that must be the target's own past,
+        else set 0), since other channels' future values are unknown. Elsewhere
         the head's own quantiles are used (and with ``uncertainty="mc_dropout"``, the
         dropout mixture). Paths cost ``horizon`` forward passes of ``n_paths`` windows
         per forecast.
 
     Notes
     -----
-    Differences from the paper: calendar features are not built in (the faces hand no
-    calendar to the nets; give date features as columns of ``X``, known ahead through the
-    forecaster's ``future_X``); the scaling statistics come from the whole window, so the
+    Differences from the paper: the calendar features (GluonTS' encodings, as in the
+    paper) are read from the index by the faces (``calendar=True``,
+    :func:`skfin.calendars.calendar_features`) and reach the net as covariate channels
+    and ``x_future``, so the net itself stays on the tensor contract; the scaling
+    statistics come from the whole window, so the
     decoder is causal over tokens given them (as in the reference code, which scales by
     the context); the head forecasts the horizon directly from the last token in training
     (skfin's contract), where the paper trains one-step-ahead at every token; no
@@ -352,7 +370,8 @@ class LagLlama(nn.Module):
                  output: str = "student_t", quantiles: Sequence[float] | None = None,
                  lags: Sequence[int] | None = None, d_model: int = 32, n_heads: int = 4,
                  num_layers: int = 2, dim_feedforward: int = 64, dropout: float = 0.1,
-                 scaling: str | None = None, n_paths: int = 100):
+                 scaling: str | None = None, n_future: int = 0, n_static: int = 0,
+                 n_paths: int = 100):
         super().__init__()
         _check_positive("LagLlama", d_model=d_model, n_heads=n_heads, num_layers=num_layers,
                         dim_feedforward=dim_feedforward)
@@ -366,63 +385,111 @@ class LagLlama(nn.Module):
                 f"window or more would reach before every window starts); got lags={lags!r} "
                 f"with window={window}. Use a longer window or shorter lags, or lags=None "
                 "for the trading-day lags that fit the window.")
+        if not 0 <= n_future <= n_features - n_targets:
+            raise ValueError(
+                f"LagLlama reads the known-future covariates x_future as the values ahead of "
+                f"its last n_future input channels, which must not be targets: n_future="
+                f"{n_future} with n_features={n_features} and n_targets={n_targets}.")
         self.lags, self.scaling, self.n_paths = lags, scaling, n_paths
         self.output, self.horizon, self.n_targets = output, horizon, n_targets
+        self.n_future, self.n_static = n_future, n_static
         self.draws_paths = bool(n_paths > 0 and output in ("gaussian", "student_t")
-                                and horizon > 1 and n_features == n_targets)
-        token = n_features + n_targets * (len(lags) + 2) + len(lags)
+                                and horizon > 1 and n_features == n_targets + n_future)
+        token = n_features + n_targets * (len(lags) + 2) + len(lags) + n_static
         self.embed = nn.Linear(token, d_model)
         self.decoder = _Decoder(d_model, n_heads, num_layers, dim_feedforward, dropout,
                                 "LagLlama")
         self.head = make_head(output, d_model, horizon, n_targets, quantiles)
+        if n_future:
+            self.future = nn.Sequential(nn.Linear(d_model + n_future, d_model), nn.GELU(),
+                                        nn.Linear(d_model, 2 * n_targets))
+            nn.init.zeros_(self.future[-1].weight)
+            nn.init.zeros_(self.future[-1].bias)
 
-    def tokens(self, z: Tensor, loc: Tensor, scale: Tensor) -> Tensor:  # z: [B, W, F] scaled
+    def tokens(self, z: Tensor, loc: Tensor, scale: Tensor,
+               x_static: Tensor | None = None) -> Tensor:             # z: [B, W, F] scaled
         """The tokens ``[B, W, token]`` of scaled windows and their statistics ``[B, F]``."""
         B, W, _ = z.shape
         T = self.n_targets
         values, observed = lag_features(z[..., :T], self.lags)       # [B, W, T, L], [W, L]
         stats = torch.cat([loc[:, :T], scale[:, :T].log()], dim=-1)   # [B, 2T]
+        if self.n_static:
+            stats = torch.cat([stats, x_static], dim=-1)              # [B, 2T + S]
         return torch.cat([z, values.flatten(2), observed.expand(B, W, -1),
                           stats[:, None].expand(B, W, -1)], dim=-1)   # [B, W, token]
 
-    def features(self, x: Tensor) -> Tensor:                          # x: [B, W, F]
+    def features(self, x: Tensor, x_static: Tensor | None = None) -> Tensor:  # x: [B, W, F]
         """Per-step encodings of the top block, ``[B, W, d_model]``."""
+        self._check_covariates(x_static=x_static)
         loc, scale = window_scale(x, self.scaling)                    # [B, F] each
         z = (x - loc[:, None]) / scale[:, None]                       # [B, W, F]
-        return self.decoder(self.embed(self.tokens(z, loc, scale)))   # [B, W, d]
+        return self.decoder(self.embed(self.tokens(z, loc, scale, x_static)))  # [B, W, d]
 
-    def forward(self, x: Tensor) -> Tensor:                           # x: [B, W, F]
+    def _check_covariates(self, **inputs: Tensor | None) -> None:
+        """Each of ``x_future`` / ``x_static`` given exactly when the net was built for it."""
+        for name, value in inputs.items():
+            size = getattr(self, "n_" + name.removeprefix("x_"))
+            if (value is None) == (size == 0) and (value is None or value.shape[-1] == size):
+                continue
+            shape = None if value is None else tuple(value.shape)
+            raise ValueError(
+                f"This LagLlama was built with n_{name.removeprefix('x_')}={size} covariate(s); "
+                f"got {name} of shape {shape}. Pass {name} with {size} column(s)"
+                + (" (or none)." if not size else "."))
+
+    def forward(self, x: Tensor, x_future: Tensor | None = None,
+                x_static: Tensor | None = None) -> Tensor:             # x: [B, W, F]
+        self._check_covariates(x_future=x_future)
         loc, scale = window_scale(x, self.scaling)
-        params = self.head(self.features(x)[:, -1])                   # [B, H, T, P]
+        last = self.features(x, x_static)[:, -1]                      # [B, d]
+        params = self.head(last)                                      # [B, H, T, P]
+        if self.n_future:
+            steps = torch.cat([last[:, None].expand(-1, self.horizon, -1), x_future], -1)
+            effect = self.future(steps).view(*params.shape[:3], 2)    # [B, H, T, 2]
+            params = shift_and_gain(self.output, params, effect)
         if self.scaling is None:
             return params
         T = self.n_targets
         return head_class(self.output).denormalise(params, loc[:, :T], scale[:, :T])
 
     @torch.no_grad()
-    def sample_paths(self, x: Tensor, n_paths: int, generator: torch.Generator) -> Tensor:
+    def sample_paths(self, x: Tensor, n_paths: int, generator: torch.Generator,
+                     x_future: Tensor | None = None,
+                     x_static: Tensor | None = None) -> Tensor:
         """Autoregressive sample paths ``[n_paths, B, horizon, n_targets]`` from windows ``x``.
 
         Step by step, each path's next values are drawn by inverse-CDF sampling (uniforms
         from ``generator``, on ``x``'s device) from the head's step-1 distribution given
-        the path's latest ``window`` values, then appended to them. Needs a "gaussian" or
-        "student_t" head and ``n_features == n_targets`` (the paths extend every channel).
+        the path's latest ``window`` values, then appended to them, with that day's
+        known-future covariates (``x_future``) in the other channels. Needs a "gaussian"
+        or "student_t" head and ``n_features == n_targets + n_future`` (the paths extend
+        every channel).
         """
-        if self.output not in ("gaussian", "student_t") or x.shape[-1] != self.n_targets:
+        T, K = self.n_targets, self.n_future
+        if self.output not in ("gaussian", "student_t") or x.shape[-1] != T + K:
             raise ValueError(
                 f"LagLlama draws sample paths from a 'gaussian' or 'student_t' head over "
-                f"windows whose channels are all targets; this one has output="
-                f"{self.output!r}, {x.shape[-1]} channel(s) and n_targets={self.n_targets}.")
-        B, _, T = x.shape
-        window = x.repeat(n_paths, 1, 1)                              # [S*B, W, T]
+                f"windows whose channels are all targets or known ahead; this one has "
+                f"output={self.output!r}, {x.shape[-1]} channel(s), n_targets={T} and "
+                f"n_future={K}.")
+        self._check_covariates(x_future=x_future, x_static=x_static)
+        B = x.shape[0]
+        window = x.repeat(n_paths, 1, 1)                              # [S*B, W, T + K]
+        future = None if not K else x_future.repeat(n_paths, 1, 1)    # [S*B, H, K]
+        static = None if x_static is None else x_static.repeat(n_paths, 1)
         steps = []
-        for _ in range(self.horizon):
-            params = self(window)[:, 0]                               # [S*B, T, P]
+        for h in range(self.horizon):
+            # the days after the window's end; only the first one moves step 1, the
+            # repeated last row only keeps x_future's shape
+            ahead = None if not K else torch.cat(
+                [future[:, h:], future[:, -1:].expand(-1, h, -1)], dim=1)
+            params = self(window, ahead, static)[:, 0]                # [S*B, T, P]
             u = torch.rand(params.shape[:-1], generator=generator, device=x.device,
                            dtype=torch.float64).clamp(1e-9, 1 - 1e-9)
             value = _inverse_cdf(self.output, params, u).to(x.dtype)  # [S*B, T]
             steps.append(value)
-            window = torch.cat([window[:, 1:], value[:, None]], dim=1)
+            row = value if not K else torch.cat([value, future[:, h]], dim=-1)
+            window = torch.cat([window[:, 1:], row[:, None]], dim=1)
         return torch.stack(steps, dim=1).view(n_paths, B, self.horizon, T)
 
 
