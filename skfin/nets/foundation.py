@@ -294,7 +294,7 @@ class LagLlama(nn.Module):
     4. Known-future covariates (``n_future``: the calendar of the days ahead, say): for
        each step ``k`` ahead, a small MLP reads the last token and ``x_future[:, k]`` and
        shifts and scales that step's head parameters
-       (:func:`skfin.nets.covariates.shift_and_gain`; zero at initialisation), so step
+       (the shift and gain of :class:`skfin.nets.Covariates`; zero at initialisation), so step
        ``k`` reads the covariates of its own day only.
     5. Sampling (``sample_paths``): one step at a time, a value is drawn from the
        head's step-1 distribution and appended to the window, which slides on by a step;
