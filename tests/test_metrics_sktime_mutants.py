@@ -502,3 +502,15 @@ def test_quantile_crps_alpha_not_in_y_pred_raises_naming_it():
     with raises("QuantileCRPS: y_pred has no quantile(s) [0.3] for target 'ndx'; it has "
                 "[0.1, 0.25, 0.5, 0.75, 0.9]. Predict them or drop them from alpha."):
         M.QuantileCRPS(alpha=[0.3, 0.5])(y, q.copy())
+
+
+@pytest.mark.parametrize("metric, data", [(M.WinklerScore, interval_data),
+                                          (M.QuantileCRPS, quantile_data)],
+                         ids=["WinklerScore", "QuantileCRPS"])
+def test_scoring_leaves_the_callers_forecast_frame_as_it_was(metric, data):
+    y, pred = data()
+    before = pred.copy()
+    assert list(pred.columns.get_level_values(0).unique()) == ["spx", "ndx"]   # not sorted
+    metric()(y, pred)
+    metric(multioutput="raw_values").evaluate(y, pred)
+    pd.testing.assert_frame_equal(pred, before)

@@ -243,10 +243,13 @@ class _NamedTargetsMixin:
 
     sktime's probabilistic base turns ``y_true`` into an array and sorts ``y_pred``'s
     columns by variable name; for several variables not already sorted by name the
-    columns would no longer match.
+    columns would no longer match. It sorts in place, so it is handed a copy: scoring
+    never reorders the caller's ``y_pred``.
     """
 
     def _check_ys(self, y_true, y_pred, multioutput):
+        if isinstance(y_pred, pd.DataFrame):
+            y_pred = y_pred.copy()
         y_true_inner, y_pred_inner, multioutput = super()._check_ys(
             y_true, y_pred, multioutput
         )
