@@ -351,28 +351,35 @@ def test_forecaster_aci_starts_at_the_nominal_level_and_adapts_from_the_end_of_f
 
 
 class _RecordingUpdates(NaiveForecaster):
-    """NaiveForecaster that records, per update, its new rows and ``update_params``."""
+    """NaiveForecaster that reads X and records, per update, its rows, X's and ``update_params``."""
+
+    _tags = {"capability:exogenous": True}
 
     def _fit(self, y, X=None, fh=None):
         self.updates_ = []
         return super()._fit(y, X, fh)
 
     def _update(self, y, X=None, update_params=True):
-        self.updates_.append((list(y.index), update_params))
+        self.updates_.append((list(y.index), None if X is None else X.to_numpy().ravel(),
+                              update_params))
         return super()._update(y, X, update_params=update_params)
 
 
 @pytest.mark.parametrize("update_params", [True, False])
 def test_forecaster_walks_new_rows_one_at_a_time_and_refits_only_on_the_last(update_params):
     y = RETURNS.iloc[-300:]
+    X = y.abs().rename("size").to_frame()                  # each day's own absolute return
     f = ConformalForecaster(_RecordingUpdates("last"), method="split", scaling="none",
-                            calibration_size=40).fit(y.iloc[:-5], fh=[1, 2])
+                            calibration_size=40).fit(y.iloc[:-5], X=X.iloc[:-5], fh=[1, 2])
     tail = list(f.forecaster_.updates_)
-    # fit walks the calibration tail row by row, never refitting the wrapped forecaster
-    assert [rows for rows, _ in tail] == [[i] for i in y.index[-5 - 40 - 1:-5]]
-    assert not any(flag for _, flag in tail)
-    f.update(y.iloc[-5:], update_params=update_params)
+    # fit walks the calibration tail row by row, with its X row, never refitting the
+    # wrapped forecaster
+    assert [rows for rows, _, _ in tail] == [[i] for i in y.index[-5 - 40 - 1:-5]]
+    assert [x.tolist() for _, x, _ in tail] == [[v] for v in X["size"].iloc[-5 - 40 - 1:-5]]
+    assert not any(flag for _, _, flag in tail)
+    f.update(y.iloc[-5:], X=X.iloc[-5:], update_params=update_params)
     new = f.forecaster_.updates_[len(tail):]
-    assert [rows for rows, _ in new] == [[i] for i in y.index[-5:]]
-    assert [flag for _, flag in new] == [False] * 4 + [update_params]
+    assert [rows for rows, _, _ in new] == [[i] for i in y.index[-5:]]
+    assert [x.tolist() for _, x, _ in new] == [[v] for v in X["size"].iloc[-5:]]
+    assert [flag for _, _, flag in new] == [False] * 4 + [update_params]
     assert len(f._forecasts) == len(tail) + 1 + 5          # one forecast per origin
