@@ -244,3 +244,87 @@ def test_causal_scale_with_a_single_known_error():
     moves = np.abs(RETURNS[-3:])
     np.testing.assert_allclose(causal_scale(moves, lag=3, halflife=10), np.full(4, moves[0]),
                                rtol=1e-14)
+
+
+# -- conformal_radius and its quantile, called directly ----------------------------------
+def _aci_from_scratch(scores, known, origin, alpha, gamma, window=None, start=0):
+    """Gibbs & Candes's recursion replayed from ``start`` with a strict miss (score > radius)."""
+    level, issued = alpha, {}
+    for k in range(start, origin + 1):
+        level = alpha + gamma * sum(alpha - (scores[i] > issued[i])
+                                    for i in range(start, k) if known[i] <= k)
+        avail = scores[known <= k]
+        avail = avail if window is None else avail[-window:]
+        if len(avail) == 0:
+            issued[k] = np.nan                     # nothing known yet: no radius, no miss
+        else:
+            issued[k] = _nominal_radius(avail, level) if level < 1 else np.sort(avail)[0]
+    return issued[origin]
+
+
+def test_conformal_quantile_edges_no_score_one_score_and_level_zero():
+    from skfin.uncertainty.conformal import _conformal_quantile
+
+    moves = np.abs(RETURNS[-60:])
+    got = _conformal_quantile(np.array([np.nan, np.nan]), np.array([0.9, 0.5]))
+    assert got.shape == (2,) and np.isnan(got).all()           # nothing known yet
+    one = _conformal_quantile(moves[:1], np.array([0.9, 0.5]))
+    np.testing.assert_array_equal(one, [moves[0], moves[0]])   # a single score is the radius
+    # level 0 (ACI's level pushed to or past 1 - 0): the smallest score, rank 1
+    np.testing.assert_array_equal(_conformal_quantile(moves, np.array([0.0, -0.3])),
+                                  [moves.min(), moves.min()])
+
+
+def test_conformal_radius_reads_every_known_score_without_a_window():
+    from skfin.uncertainty import conformal_radius
+
+    scores = np.abs(RETURNS[-300:])
+    known = np.arange(300) + 1
+    largest_first = scores.copy()
+    largest_first[0] = scores.max() * 10          # the oldest score decides the 100% radius
+    got = conformal_radius(largest_first, known, origin=299, alphas=[0.0, 0.1])
+    assert got[0] == largest_first[0]
+    assert got[1] == _nominal_radius(largest_first[:299], 0.1)
+
+
+def test_conformal_radius_default_start_and_integer_alphas():
+    from skfin.uncertainty import conformal_radius
+
+    scores = np.abs(RETURNS[-200:])
+    known = np.arange(200) + 2
+    got = conformal_radius(scores, known, 150, [0.1], gamma=0.05, window=60)[0]
+    assert got == _aci_from_scratch(scores, known, 150, 0.1, 0.05, window=60, start=0)
+    # alpha = 0 written as an integer adapts like 0.0 (the level is a float)
+    np.testing.assert_array_equal(
+        conformal_radius(scores, known, 150, [0], gamma=0.05, window=60),
+        conformal_radius(scores, known, 150, [0.0], gamma=0.05, window=60))
+
+
+def test_aci_resumed_origin_by_origin_equals_a_replay_from_scratch():
+    from skfin.uncertainty import conformal_radius
+
+    scores = np.abs(RETURNS[-260:])
+    known = np.arange(260) + 5                     # step 5: five radii await feedback
+    state = {}
+    for origin in range(100, 160):                 # every origin, resumed from the cache
+        resumed = conformal_radius(scores, known, origin, [0.1, 0.3], window=50, gamma=0.08,
+                                   start=60, state=state)
+        fresh = conformal_radius(scores, known, origin, [0.1, 0.3], window=50, gamma=0.08,
+                                 start=60)
+        np.testing.assert_array_equal(resumed, fresh)
+        assert resumed[0] == _aci_from_scratch(scores, known, origin, 0.1, 0.08, 50, 60)
+
+
+def test_aci_counts_a_score_equal_to_its_radius_as_covered():
+    from skfin.uncertainty import conformal_radius
+
+    # S&P 500 daily moves in whole tens of points (0, 10, 20, ...): most scores tie with
+    # some others, so scores equal to the radius issued for them are common
+    close = load_sp500()["Close"].to_numpy()[-301:]
+    scores = np.round(np.abs(np.diff(close)) / 10)
+    known = np.arange(300) + 1
+    state = {}
+    issued = [conformal_radius(scores, known, k, [0.2], window=40, gamma=0.05, start=40,
+                               state=state)[0] for k in range(40, 300)]
+    assert sum(scores[k] == issued[k - 40] for k in range(40, 299)) > 10   # ties occur
+    assert issued[-1] == _aci_from_scratch(scores, known, 299, 0.2, 0.05, window=40, start=40)
