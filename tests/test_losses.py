@@ -389,3 +389,149 @@ def test_crps_loss_reads_the_heads_parameters_in_order(output):
     assert _call(CRPSLoss(output), params, y) == pytest.approx(float(want.mean()), rel=1e-12)
     with pytest.raises(ValueError, match="CRPS scores a distribution"):
         CRPSLoss("point")
+
+
+# -- mutation testing (issue 17), losses: weights reaching every loss, dtypes, shapes,
+# one-sample and empty batches, the defaults and the messages of loss_for / check_loss --
+def _normal_crps(y, loc, scale):
+    z = (y - loc) / scale
+    return scale * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi))
+
+
+def test_weights_reach_qlike_and_every_crps():
+    y, _, loc, scale, q, weights = _data()
+    v, h = _variance_data()
+    per = (v * np.exp(-np.log(h)) + np.log(h)).mean(1)
+    assert _call(QLIKELoss(), np.log(h)[..., None], v, weights) == pytest.approx(
+        _weighted(per, weights), rel=1e-12)
+    params = np.stack([loc, scale], axis=-1)
+    assert _call(CRPSLoss("gaussian"), params, y, weights) == pytest.approx(
+        _weighted(_normal_crps(y, loc, scale).mean(1), weights), rel=1e-10)
+    df = np.full_like(loc, 4.0)
+    per = crps_student_t(_t(y), _t(loc), _t(scale), _t(df)).numpy().mean(1)
+    assert _call(CRPSLoss("student_t"), np.stack([loc, scale, df], -1), y, weights) == (
+        pytest.approx(_weighted(per, weights), rel=1e-12))
+    # quantile head: 2 Σ_k w_k pinball_k per step (trapezoid weights 0.2, 0.4, 0.2)
+    diff = y[..., None] - q
+    pinball = np.where(diff >= 0, np.array(LEVELS) * diff, (np.array(LEVELS) - 1) * diff)
+    per = 2 * (pinball @ np.array([0.2, 0.4, 0.2])).mean(1)
+    assert _call(CRPSLoss("quantile", LEVELS), q, y, weights) == pytest.approx(
+        _weighted(per, weights), rel=1e-6)
+
+
+def test_weighted_mean_of_one_sample_an_empty_batch_and_small_weights():
+    y = _t(_data()[0])                                        # [B, H] float64
+    assert float(weighted_mean(y[:1], torch.tensor([0.5], dtype=torch.float64))) == (
+        pytest.approx(float(y[0].mean()), rel=1e-12))
+    empty = weighted_mean(y[:0], torch.zeros(0, dtype=torch.float64))
+    assert float(empty) == 0.0
+    # weights whose sum times the values per sample is below 1: still divided by it
+    w = torch.zeros(B, dtype=torch.float64)
+    w[5], w[6] = 0.1, 0.3                                     # 0.4 * H = 0.8 < 1
+    assert float(weighted_mean(y, w)) == pytest.approx(
+        float((0.1 * y[5].mean() + 0.3 * y[6].mean()) / 0.4), rel=1e-12)
+
+
+def test_losses_keep_a_float32_forecast_float32_whatever_the_weights():
+    y, _, loc, scale, q, weights = _data()
+    f32 = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)   # noqa: E731
+    w64 = _t(weights)                                         # float64 weights (from NumPy)
+    out = weighted_mean(f32(y), w64)
+    assert out.dtype == torch.float32
+    assert float(out) == pytest.approx(_weighted(y.mean(1), weights), rel=1e-5)
+    crps = CRPSLoss("quantile", LEVELS)
+    assert crps.levels.dtype == crps.weights.dtype == torch.float32
+    assert crps(f32(q)[:, :, None], f32(y)[:, :, None]).dtype == torch.float32
+    df = f32(np.full_like(loc, 4.0))
+    got = crps_student_t(f32(y), f32(loc), f32(scale), df)
+    assert got.dtype == torch.float32
+    np.testing.assert_allclose(
+        got.numpy(), crps_student_t(_t(y), _t(loc), _t(scale), _t(df)).numpy(),
+        rtol=1e-4, atol=1e-5)
+
+
+def test_crps_student_t_follows_its_inputs_not_torchs_default_device():
+    """A user may set ``torch.set_default_device("cuda")`` and train on the CPU: the
+    quadrature's nodes and weights must follow the inputs (``meta`` stands for the other
+    default device)."""
+    y, _, loc, scale, *_ = _data()
+    df = np.full_like(loc, 3.0)
+    inputs = [_t(a) for a in (y, loc, scale, df)]                      # on the CPU
+    want = crps_student_t(*inputs)
+    with torch.device("meta"):
+        got = crps_student_t(*inputs)
+    assert got.device.type == "cpu"
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+def test_a_diverged_forecast_gives_a_nan_crps_not_an_error():
+    """NaN parameters (a net that diverged) give a NaN loss, which the training loop
+    reports, instead of torch.distributions' argument validation error."""
+    y, _, loc, scale, *_ = _data()
+    loc = loc.copy()
+    loc[4, 1] = np.nan
+    got = crps_gaussian(_t(y), _t(loc), _t(scale)).numpy()
+    assert np.isnan(got[4, 1]) and np.isfinite(np.delete(got.ravel(), 4 * H + 1)).all()
+    got = crps_student_t(_t(y), _t(loc), _t(scale), _t(np.full_like(loc, 4.0))).numpy()
+    assert np.isnan(got[4, 1]) and np.isfinite(np.delete(got.ravel(), 4 * H + 1)).all()
+
+
+def test_crps_of_a_quantile_head_scores_each_target_on_its_own():
+    """Two targets (S&P 500 and NASDAQ returns), three levels: the loss of the pair is
+    the mean of each target's loss."""
+    from skfin.datasets import load_nasdaq
+
+    sp = 100 * np.diff(np.log(load_sp500()["Close"].to_numpy()[-121:]))
+    nq = 100 * np.diff(np.log(load_nasdaq()["Close"].to_numpy()[-121:]))
+    y = np.stack([sp[60:], nq[60:]], axis=-1)[:, None, :]                 # [60, 1, 2]
+    q = np.stack([[np.quantile(r[o - 60:o], LEVELS) for r in (sp, nq)]
+                  for o in range(60, 120)])[:, None]                      # [60, 1, 2, 3]
+    loss = CRPSLoss("quantile", LEVELS)
+    both = float(loss(_t(q), _t(y)))
+    each = [float(loss(_t(q[:, :, [k]]), _t(y[:, :, [k]]))) for k in range(2)]
+    assert both == pytest.approx(np.mean(each), rel=1e-6)
+
+
+def test_loss_for_passes_quantiles_to_crps_and_unit_defaults_to_one():
+    assert loss_for("quantile", "crps", quantiles=(0.9, 0.1, 0.5)).levels.tolist() == (
+        pytest.approx([0.1, 0.5, 0.9]))
+    assert loss_for("point", "qlike").unit == 1.0
+    assert loss_for("point", "qlike", unit=0.5).unit == 0.5
+
+
+def test_a_distribution_loss_on_a_point_head_names_the_point_losses():
+    from skfin.losses import check_loss
+
+    with pytest.raises(ValueError) as info:
+        check_loss("point", "crps")
+    assert str(info.value) == (
+        "loss='crps' scores a distribution; use it with output='quantile', 'gaussian' or "
+        "'student_t', or a point loss with output='point': ('mse', 'mae', 'huber', "
+        "'directional', 'sharpe', 'qlike').")
+
+
+def test_pinball_levels_from_a_numpy_grid_are_float32():
+    """Levels given as a NumPy array (``quantiles=np.linspace(...)``) are NumPy float64
+    scalars once sorted: the buffer is still float32, and so is the loss of a float32
+    forecast."""
+    levels = np.linspace(0.1, 0.9, 3)                          # 0.1, 0.5, 0.9
+    loss = PinballLoss(levels)
+    assert loss.levels.dtype == torch.float32
+    y, *_, q, _ = _data()
+    out = loss(_t(q)[:, :, None].float(), _t(y)[:, :, None].float())
+    assert out.dtype == torch.float32
+    assert float(out) == pytest.approx(_call(PinballLoss(LEVELS), q, y), rel=1e-6)
+
+
+def test_a_diverged_forecast_gives_a_nan_likelihood_not_an_error():
+    """As for the CRPS: NaN parameters give a NaN negative log-likelihood for that step
+    instead of torch.distributions' argument validation error."""
+    y, _, loc, scale, *_ = _data()
+    loc = loc.copy()
+    loc[4, 1] = np.nan
+    for loss, params in [(GaussianNLLLoss(), np.stack([loc, scale], -1)),
+                         (StudentTNLLLoss(), np.stack([loc, scale, np.full_like(loc, 4.0)], -1))]:
+        p = _t(params)[:, :, None, :]
+        assert np.isnan(float(loss(p, _t(y)[:, :, None])))
+        others = [i for i in range(B) if i != 4]                # the diverged window left out
+        assert np.isfinite(float(loss(p[others], _t(y)[others][:, :, None])))

@@ -221,3 +221,29 @@ def test_predictive_quantiles_stay_on_the_parameters_device():
     g = make_head("gaussian", 5, horizon=1, n_targets=1)
     got = g.quantiles(g(Z).detach().to("meta"), [0.3, 0.7])
     assert got.device.type == "meta" and got.shape == (len(Z), 1, 1, 2)
+
+
+def test_predictive_quantiles_follow_the_parameters_not_torchs_default_device():
+    """A user may set ``torch.set_default_device("cuda")`` and still predict with a model on
+    the CPU: every tensor the heads build for the quantiles (the Student-t quantiles taken
+    from SciPy, the interpolation indices and weights) must follow the parameters, not
+    torch's default device. ``meta`` stands for the other default device here; the
+    values are those computed with the CPU default, and against SciPy."""
+    levels = [0.025, 0.3, 0.7, 0.975]
+    t = make_head("student_t", 5, horizon=2, n_targets=1)
+    p = t(Z).detach()                                                   # on the CPU
+    expected = stats.t.ppf(levels, df=p[..., 2:3].double(), loc=p[..., :1].double(),
+                           scale=p[..., 1:2].double())
+    q = make_head("quantile", 5, horizon=2, n_targets=1, quantiles=(0.1, 0.5, 0.9))
+    params = q(Z).detach()
+    interpolated = q.quantiles(params, [0.3, 0.7, 0.8])
+    # 0.3 and 0.7 halfway between two learned levels, 0.8 three quarters of the way
+    torch.testing.assert_close(interpolated[..., 0], (params[..., 0] + params[..., 1]) / 2)
+    torch.testing.assert_close(interpolated[..., 1], (params[..., 1] + params[..., 2]) / 2)
+    torch.testing.assert_close(interpolated[..., 2], params[..., 1] / 4 + params[..., 2] * 3 / 4)
+    with torch.device("meta"):
+        got_t = t.quantiles(p, levels)
+        got_q = q.quantiles(params, [0.3, 0.7, 0.8])
+    assert got_t.device.type == "cpu" and got_q.device.type == "cpu"
+    np.testing.assert_allclose(got_t.numpy(), expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got_q, interpolated, rtol=0, atol=0)
