@@ -136,3 +136,32 @@ def test_each_check_names_the_metric_that_called_it():
     with pytest.raises(TypeError, match=(r"^hit_rate: sample_weight must hold numbers; got "
                                          r"ndarray that does not convert to float")):
         _row_weights(words[1:], 8, "hit_rate")
+
+
+def test_pandas_is_unwrapped_before_the_float_conversion():
+    # Dates are not numbers. A tz-aware date column unwraps (``to_numpy``) to Timestamp
+    # objects, which ``float()`` refuses: the metric names the argument. (Converting the
+    # Series itself would go through pandas' ``__array__``, which turns tz-aware dates
+    # into nanoseconds since 1970 and lets them through as "numbers".)
+    dates = CLOSE.index.tz_localize("America/New_York").to_series(index=CLOSE.index)
+    with pytest.raises(TypeError) as info:
+        _values(dates, "y_true", "hit_rate")
+    assert str(info.value).startswith(
+        "hit_rate: y_true must hold numbers; got Series that does not convert to float (")
+    assert "Timestamp" in str(info.value)
+    with pytest.raises(TypeError, match=r"^hit_rate: y_true must hold numbers; got DataFrame"):
+        _values(dates.to_frame("day"), "y_true", "hit_rate")
+    with pytest.raises(TypeError, match=r"^hit_rate: y_true must hold numbers; got Series"):
+        hit_rate(dates, R.reindex(CLOSE.index).fillna(0.0))
+
+
+def test_dates_and_durations_are_not_scored_as_nanoseconds():
+    # tz-naive dates unwrap to datetime64, which NumPy would turn into nanoseconds since
+    # 1970: every metric then "scored" the calendar (hit_rate of the index with itself: 1.0)
+    days = CLOSE.index.to_series(index=CLOSE.index)
+    with pytest.raises(TypeError, match=r"^hit_rate: y_true must hold numbers; got dates "
+                                        r"or durations \(datetime64\[ns\]\)"):
+        hit_rate(days, days)
+    gaps = days.diff().dropna()                                 # timedelta64: durations
+    with pytest.raises(TypeError, match=r"y_pred must hold numbers; got dates or durations"):
+        _values(gaps, "y_pred", "hit_rate")

@@ -15,6 +15,12 @@ from skfin._checks import check_finite
 def _values(y, name: str, func: str) -> np.ndarray:
     """``y`` as a float array (pandas unwrapped), with a clear error for non-numbers."""
     raw = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else y
+    if getattr(raw, "dtype", np.dtype(float)).kind in "mM":
+        # NumPy would turn dates and durations into nanoseconds and score those
+        raise TypeError(
+            f"{func}: {name} must hold numbers; got dates or durations ({raw.dtype}). "
+            "Pass the values (prices, returns), not the index."
+        )
     try:
         return np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
