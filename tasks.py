@@ -69,6 +69,7 @@ MUTATION_TARGETS = {
                                   "tests/test_metrics_scorers_mutants.py"],
     "skfin/metrics/_sktime.py": ["tests/test_metrics.py",
                                  "tests/test_metrics_sktime_mutants.py"],
+    "skfin/metrics/_significance.py": ["tests/test_significance.py"],
     "skfin/uncertainty/conformal.py": ["tests/uncertainty/test_conformal.py",
                                        "tests/uncertainty/test_conformal_mutants.py"],
     "skfin/engine/data.py": ["tests/engine/test_data.py", "tests/engine/test_data_mutants.py"],

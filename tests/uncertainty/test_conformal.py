@@ -383,3 +383,38 @@ def test_forecaster_walks_new_rows_one_at_a_time_and_refits_only_on_the_last(upd
     assert [x.tolist() for _, x, _ in new] == [[v] for v in X["size"].iloc[-5:]]
     assert [flag for _, _, flag in new] == [False] * 4 + [update_params]
     assert len(f._forecasts) == len(tail) + 1 + 5          # one forecast per origin
+
+
+class _RecordingPredictions(_RecordingUpdates):
+    """... and records the fh and X of every prediction."""
+
+    def _predict(self, fh, X=None):
+        self.predictions_ = [*getattr(self, "predictions_", []),
+                             (list(fh.to_relative(self.cutoff)),
+                              None if X is None else X.to_numpy().ravel())]
+        return super()._predict(fh, X)
+
+
+def test_forecaster_predict_passes_fh_and_X_and_split_keeps_its_level_through_updates():
+    y = RETURNS.iloc[-400:]
+    X = y.abs().rename("size").to_frame()
+    cal, alpha = 60, 0.2
+    f = ConformalForecaster(_RecordingPredictions("last"), method="split", scaling="none",
+                            calibration_size=cal, gamma=0.2).fit(y.iloc[:-50], X=X.iloc[:-50],
+                                                                 fh=[2, 3])
+    f.update(y.iloc[-50:-3], X=X.iloc[-50:-3], update_params=False)
+    # the point forecast: the wrapped forecaster's (fitted on steps 1..3), for the steps
+    # asked and with the X given
+    point = f.predict(X=X.iloc[-3:])
+    pd.testing.assert_index_equal(point.index, y.index[-2:])
+    assert f.forecaster_.predictions_[-1][0] == [2, 3]
+    np.testing.assert_array_equal(f.forecaster_.predictions_[-1][1], X["size"].iloc[-3:])
+    # split conformal ignores gamma: after 47 updates the radius is still the nominal
+    # quantile of the last `cal` errors of each step
+    band = f.predict_interval(X=X.iloc[-3:], coverage=1 - alpha)
+    v = y.to_numpy()[:-3]
+    for row, h in enumerate((2, 3)):
+        errors = np.abs(v[h:] - v[:-h])                  # the "last" forecast made h days before
+        r = _nominal_radius(errors[-cal:], alpha)
+        np.testing.assert_allclose(band.iloc[row].to_numpy(), [v[-1] - r, v[-1] + r],
+                                   rtol=1e-12)
