@@ -172,3 +172,52 @@ def test_cli_reference_must_be_a_model_that_runs(capsys):
         main(["backtest", "--models", "lstm", "--baselines", "naive", "--reference",
               "garch"])
     assert "--reference garch is not among the models run" in capsys.readouterr().err
+
+
+def _christoffersen_reference(m, coverage):
+    """LR_uc + LR_ind from the binomial likelihoods of the transition counts."""
+    m = np.asarray(m, dtype=int)
+    n, x = m.size, int(m.sum())
+    uc = 2 * (stats.binom.logpmf(x, n, x / n) - stats.binom.logpmf(x, n, 1 - coverage))
+    prev, curr = m[:-1], m[1:]
+    after0, after1 = curr[prev == 0], curr[prev == 1]
+    p0 = after0.mean() if after0.size else 0.0
+    p1 = after1.mean() if after1.size else 0.0
+    p = curr.mean()
+    markov = (stats.binom.logpmf(after0.sum(), after0.size, p0)
+              + stats.binom.logpmf(after1.sum(), after1.size, p1))
+    iid = (stats.binom.logpmf(after0.sum(), after0.size, p)
+           + stats.binom.logpmf(after1.sum(), after1.size, p))
+    return uc + max(2 * (markov - iid), 0.0)
+
+
+def test_christoffersen_on_short_real_stretches_and_degenerate_runs(misses):
+    # 10-day stretches of the real misses, among them ones where a miss is as often
+    # followed by a miss as by a hit (n10 == n11) and ones where a hit is as often
+    # followed by a hit as by a miss (n00 == n01: a volatile fortnight)
+    stretches = [misses[i:i + 10] for i in range(misses.size - 10)]
+
+    def counts(m):
+        prev, curr = m[:-1].astype(int), m[1:].astype(int)
+        return [int(((prev == a) & (curr == b)).sum()) for a in (0, 1) for b in (0, 1)]
+
+    after_miss = [m for m in stretches if counts(m)[2] == counts(m)[3] > 0]
+    after_hit = [m for m in stretches if counts(m)[0] == counts(m)[1] > 0]
+    assert after_miss and after_hit                      # both occur in the data
+    for m in after_miss[:5] + after_hit[:5] + stretches[::500]:
+        assert christoffersen_test(m, 0.9).statistic == pytest.approx(
+            _christoffersen_reference(m, 0.9), rel=1e-9, abs=1e-12)
+    # no miss at all, or nothing but misses: one transition row is empty
+    for m in (np.zeros(40, bool), np.ones(40, bool)):
+        res = christoffersen_test(m, 0.9)
+        assert np.isfinite(res.statistic)
+        assert res.statistic == pytest.approx(_christoffersen_reference(m, 0.9), rel=1e-9)
+
+
+def test_christoffersen_errors_name_christoffersen(misses):
+    with pytest.raises(ValueError, match=r"^christoffersen_test: misses must be 0/1"):
+        christoffersen_test(misses * 2.0, 0.9)
+    with pytest.raises(ValueError, match=r"^christoffersen_test: coverage must be in"):
+        christoffersen_test(misses, 1.5)
+    with pytest.raises(ValueError, match=r"^christoffersen_test: misses must be one series"):
+        christoffersen_test(np.c_[misses, misses], 0.9)

@@ -224,8 +224,10 @@ def christoffersen_test(misses, coverage: float) -> TestResult:
     True
     """
     func = "christoffersen_test"
-    uc = kupiec_test(misses, coverage).statistic
-    m = _misses(misses, func).astype(int)
+    if not 0 < coverage < 1:
+        raise ValueError(f"{func}: coverage must be in (0, 1); got {coverage!r}.")
+    m = _misses(misses, func).astype(int)          # checked here, so errors name this test
+    uc = kupiec_test(m, coverage).statistic
     prev, curr = m[:-1], m[1:]
     n00 = int(((prev == 0) & (curr == 0)).sum())
     n01 = int(((prev == 0) & (curr == 1)).sum())
