@@ -221,3 +221,30 @@ def test_christoffersen_errors_name_christoffersen(misses):
         christoffersen_test(misses, 1.5)
     with pytest.raises(ValueError, match=r"^christoffersen_test: misses must be one series"):
         christoffersen_test(np.c_[misses, misses], 0.9)
+
+
+def test_diebold_mariano_input_errors_word_for_word(losses):
+    a, b = losses
+    two = pd.concat([a, b], axis=1)
+    n = a.size
+    cases = [
+        (dict(loss_a=two, loss_b=b), "diebold_mariano: loss_a must be one series; got 2 columns."),
+        (dict(loss_a=a, loss_b=two), "diebold_mariano: loss_b must be one series; got 2 columns."),
+        (dict(loss_a=a, loss_b=b, h=True),
+         f"diebold_mariano: h must be an int in [1, n - 1] = [1, {n - 1}]; got True."),
+        (dict(loss_a=a, loss_b=b, h=n),
+         f"diebold_mariano: h must be an int in [1, n - 1] = [1, {n - 1}]; got {n}."),
+        (dict(loss_a=a, loss_b=b, alternative="both"),
+         "diebold_mariano: alternative must be 'two-sided', 'less' or 'greater'; got 'both'."),
+        (dict(loss_a=a.iloc[:2], loss_b=b.iloc[:2]),
+         "diebold_mariano: needs at least 3 periods; got 2."),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError) as info:
+            diebold_mariano(**kwargs)
+        assert str(info.value) == message
+    # the shortest sample it takes, and the longest horizon
+    three = diebold_mariano(a.iloc[:3], b.iloc[:3])
+    assert three.statistic == pytest.approx(
+        stats.ttest_1samp(a.iloc[:3] - b.iloc[:3], 0.0).statistic, rel=1e-10)
+    assert np.isfinite(diebold_mariano(a, b, h=n - 1, hln=False).statistic)
