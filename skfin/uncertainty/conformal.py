@@ -401,12 +401,9 @@ class ConformalForecaster(_Persistence, ParamValidation, BaseForecaster):
         return self.forecaster_.predict(fh=fh, X=X)
 
     def _predict_interval(self, fh, X=None, coverage=None):
+        # within 1..len(self._steps): sktime refuses another fh than fit's, and in-sample
+        # steps of it once update moved the cutoff past them
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
-        if steps.min() < 1 or steps.max() > len(self._steps):
-            raise ValueError(
-                f"fh must lie within 1..{len(self._steps)}, the steps the wrapped forecaster "
-                f"was calibrated for; got relative steps {steps.tolist()}."
-            )
         point = self._predict(fh, X)
         alphas = 1 - np.asarray(coverage, dtype=np.float64)
         columns, values = [], []

@@ -418,3 +418,25 @@ def test_forecaster_predict_passes_fh_and_X_and_split_keeps_its_level_through_up
         r = _nominal_radius(errors[-cal:], alpha)
         np.testing.assert_allclose(band.iloc[row].to_numpy(), [v[-1] - r, v[-1] + r],
                                    rtol=1e-12)
+
+
+def test_forecaster_interval_frame_labels_and_an_absolute_fh_that_the_cutoff_passed():
+    from sktime.forecasting.base import ForecastingHorizon
+
+    y = RETURNS.iloc[-300:].rename("r")
+    fh = ForecastingHorizon(y.index[-2:], is_relative=False)   # absolute: the last two days
+    f = ConformalForecaster(_RecordingPredictions("last"), method="split", scaling="none",
+                            calibration_size=40).fit(y.iloc[:-2], fh=fh)
+    band = f.predict_interval(coverage=[0.8, 0.9])
+    pd.testing.assert_index_equal(band.index, y.index[-2:])
+    assert band.columns.tolist() == [("r", 0.8, "lower"), ("r", 0.8, "upper"),
+                                     ("r", 0.9, "lower"), ("r", 0.9, "upper")]
+    assert f.forecaster_.predictions_[-1][0] == [1, 2]
+    assert (band[("r", 0.9, "upper")] > band[("r", 0.8, "upper")]).all()
+    # the only steps _predict_interval can be asked for: sktime refuses another fh than
+    # fit's, and the steps of an absolute fh that the cutoff has passed
+    with pytest.raises(ValueError, match="different forecasting horizon"):
+        f.predict_interval(fh=[1, 2, 3], coverage=0.8)
+    f.update(y.iloc[-2:-1], update_params=False)      # the first forecast day is now past
+    with pytest.raises(NotImplementedError, match="in-sample prediction"):
+        f.predict_interval(coverage=0.8)
