@@ -82,9 +82,9 @@ def calendar_features(index, features=None) -> pd.DataFrame:
     --------
     >>> from skfin.datasets import load_sp500
     >>> from skfin.calendars import calendar_features
-    >>> days = load_sp500().index[-3:]                   # Wed 26 .. Fri 28 Dec 2018
+    >>> days = load_sp500().index[-3:]                   # Thu 27, Fri 28, Mon 31 Dec 2018
     >>> calendar_features(days, ["day_of_week", "month_of_year"]).round(3).to_numpy().tolist()
-    [[-0.167, 0.5], [0.0, 0.5], [0.167, 0.5]]
+    [[0.0, 0.5], [0.167, 0.5], [-0.5, 0.5]]
     """
     if isinstance(index, pd.PeriodIndex):
         dates = index.to_timestamp()
