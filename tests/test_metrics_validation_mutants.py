@@ -160,7 +160,8 @@ def test_dates_and_durations_are_not_scored_as_nanoseconds():
     # 1970: every metric then "scored" the calendar (hit_rate of the index with itself: 1.0)
     days = CLOSE.index.to_series(index=CLOSE.index)
     with pytest.raises(TypeError, match=r"^hit_rate: y_true must hold numbers; got dates "
-                                        r"or durations \(datetime64\[ns\]\)"):
+                                        r"or durations \(datetime64\[ns\]\)\. Pass the "
+                                        r"values \(prices, returns\), not the index\.$"):
         hit_rate(days, days)
     gaps = days.diff().dropna()                                 # timedelta64: durations
     with pytest.raises(TypeError, match=r"y_pred must hold numbers; got dates or durations"):
