@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-import warnings
+
+from skfin._warnings import warn
 
 __all__ = ["RENAMED", "rename_parameters", "renamed", "renamed_in"]
 
@@ -29,7 +30,7 @@ RENAMED = {
 _SINCE, _UNTIL = "0.2", "0.3"
 
 
-def renamed_in(cls, kwargs: dict, renames: dict[str, str], *, stacklevel: int = 3) -> dict:
+def renamed_in(cls, kwargs: dict, renames: dict[str, str]) -> dict:
     """``kwargs`` with the old names of ``renames`` replaced by the new ones (warning once each).
 
     Raises a TypeError when both names are given.
@@ -52,9 +53,8 @@ def renamed_in(cls, kwargs: dict, renames: dict[str, str], *, stacklevel: int = 
         if new in out:
             raise TypeError(f"{cls.__name__} got both {old!r} and its new name {new!r}; "
                             f"pass {new!r} only.")
-        warnings.warn(f"{cls.__name__}: the parameter {old!r} was renamed {new!r} in skfin "
-                      f"{_SINCE}; the old name stops working in {_UNTIL}.", FutureWarning,
-                      stacklevel=stacklevel)
+        warn(f"{cls.__name__}: the parameter {old!r} was renamed {new!r} in skfin {_SINCE}; "
+             f"the old name stops working in {_UNTIL}.", FutureWarning)
         out[new] = out.pop(old)
     return out
 

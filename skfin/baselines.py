@@ -34,7 +34,6 @@ simulation) and only adds that mapping.
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -42,6 +41,7 @@ import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 from sktime.forecasting.base import BaseForecaster
 
+from skfin._warnings import warn
 from skfin._checks import Described, ParamValidation, check_finite
 
 __all__ = ["GARCHVolatilityForecaster", "GARCHReturnsForecaster", "HARVolatilityForecaster",
@@ -242,11 +242,11 @@ class GARCHVolatilityForecaster(ParamValidation, BaseForecaster):
         self._name = y.name
         self.uses_returns_ = X is not None
         if X is None:
-            warnings.warn(
+            warn(
                 f"{type(self).__name__} got no returns X, so y**2 / window stands in for "
                 "the daily squared returns (a GARCH driven by the realized variance, with a "
                 "zero mean). Pass the daily returns as X for the GARCH(1,1) of the returns.",
-                UserWarning, stacklevel=3,
+                UserWarning,
             )
         self._returns = self._returns_of(X, y)
         self._estimate()
@@ -605,11 +605,11 @@ class HARVolatilityForecaster(ParamValidation, BaseForecaster):
             )
         self.uses_returns_ = X is not None
         if X is None:
-            warnings.warn(
+            warn(
                 f"{type(self).__name__} got no returns X, so y**2 / window stands in for "
                 "the daily squared returns. Pass the daily returns as X for the HAR-RV "
                 "regression on squared returns.",
-                UserWarning, stacklevel=3,
+                UserWarning,
             )
         self._daily = self._daily_of(X, y)
         self._rv = y.astype(float) ** 2

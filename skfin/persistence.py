@@ -49,6 +49,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from skfin._warnings import warn
+
 __all__ = ["FORMAT_VERSION", "ModelFileError", "FormatVersionError", "save", "load",
            "save_method"]
 
@@ -568,12 +570,12 @@ class _Reader:
         try:
             return resolve_device(owner.device)
         except (ValueError, RuntimeError):
-            warnings.warn(
+            warn(
                 f"{type(owner).__name__} was fitted on {node['fitted_on']!r} with "
                 f"device={owner.device!r}, which this machine lacks (available: "
                 f"{available_devices()}); its net is loaded on the CPU. Pass device= to "
                 "load to choose, and set_params(device='cpu') before refitting here.",
-                UserWarning, stacklevel=4,
+                UserWarning,
             )
             return "cpu"
 

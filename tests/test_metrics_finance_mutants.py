@@ -7,7 +7,6 @@ user reads them); boundaries (a return of exactly -100% or +100%, a scale series
 outputs, weights and references are compared with loops written out here.
 """
 
-import os
 import re
 import warnings
 from functools import lru_cache
@@ -310,12 +309,6 @@ def test_strategy_returns_trade_for_free_by_default():
                                   np.sign(r[:-1]) * np.expm1(r[1:]))
 
 
-# mutmut calls every function through a trampoline (two more frames), so where a warning
-# points can only be checked outside it; tests/mutation_equivalents.md lists the
-# ``stacklevel`` mutants these checks kill in a plain run.
-UNDER_MUTMUT = "MUTANT_UNDER_TEST" in os.environ
-
-
 @pytest.mark.parametrize("func", ["sharpe_ratio", "max_drawdown", "strategy_return"])
 def test_warnings_point_at_the_callers_line(func):
     r = spx()[:40]
@@ -324,6 +317,4 @@ def test_warnings_point_at_the_callers_line(func):
         getattr(M, func)(r, np.zeros_like(r))
     with pytest.warns(UndefinedMetricWarning) as undefined:
         M.sharpe_ratio(r[:40], np.zeros(40))
-    if not UNDER_MUTMUT:
-        assert record[0].filename == __file__
-        assert undefined[-1].filename == __file__
+    assert record[0].filename == undefined[-1].filename == __file__

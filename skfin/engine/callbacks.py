@@ -20,7 +20,6 @@ import json
 import math
 import os
 import tempfile
-import warnings
 from copy import deepcopy
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.history import History
 
 # re-exported: WarmupCosine lived here before skfin.engine.schedules gathered the schedules
+from skfin._warnings import warn
 from skfin.engine.schedules import WarmupCosine
 
 __all__ = ["TrainingDivergedError", "DivergenceGuard", "EpochProgressBar", "WarmupCosine",
@@ -268,8 +268,8 @@ class TrainingCheckpoint(Callback):
         try:
             state = read_checkpoint(self.last_path)
         except Exception as exc:                   # unreadable: say so, and start anew
-            warnings.warn(f"Could not read the checkpoint {str(self.last_path)!r} ({exc}); "
-                          "training from scratch and overwriting it.", UserWarning, stacklevel=2)
+            warn(f"Could not read the checkpoint {str(self.last_path)!r} ({exc}); "
+                 "training from scratch and overwriting it.", UserWarning)
             return
         if state.get("version") != _CHECKPOINT_VERSION or state.get("finished", True):
             return
@@ -277,11 +277,11 @@ class TrainingCheckpoint(Callback):
                                                 ("training data", "data", self.data_))
                    if state.get(key) != mine]
         if differs:
-            warnings.warn(
+            warn(
                 f"The checkpoint in {str(self.dirname)!r} is of a fit with another "
                 f"{' and other '.join(differs)}, so it is not resumed: training from scratch "
                 "and overwriting it. Use another checkpoint_dir to keep it.",
-                UserWarning, stacklevel=2,
+                UserWarning,
             )
             return
         self._restore(net, state)

@@ -14,6 +14,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
+from skfin._warnings import warn
+
 __all__ = ["WindowDataset", "TimeOrderedSplit", "batch_loader"]
 
 
@@ -249,23 +251,21 @@ class TimeOrderedSplit:
         if n_valid == 0:
             return np.arange(n), None
         if n_train < n_valid:
-            warnings.warn(
+            warn(
                 f"Only {n} samples: a validation tail of {n_valid} after a gap of {self.gap} "
                 f"would leave {max(n_train, 0)} for training, so early stopping is off and "
                 "all samples are used for training. Pass more data, a shorter window, or "
                 "valid_fraction=0 to silence this.",
                 UserWarning,
-                stacklevel=2,
             )
             return np.arange(n), None
         if n_train < n / 2:
-            warnings.warn(
+            warn(
                 f"valid_fraction={self.valid_fraction}: a validation tail of {n_valid} "
                 f"samples after a gap of {self.gap} (window + horizon - 1) leaves {n_train} of "
                 f"{n} samples ({n_train / n:.0%}) for training. Lower valid_fraction or the "
                 "window, or pass valid_fraction='auto' (at least half for training).",
                 UserWarning,
-                stacklevel=2,
             )
         return np.arange(n_train), np.arange(n - n_valid, n)
 

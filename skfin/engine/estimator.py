@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
+from skfin._warnings import warn
 from skfin.engine.augment import check_augment
 from skfin.engine.callbacks import (DivergenceGuard, EpochProgressBar, TrainingCheckpoint,
                                     TrainingDivergedError, config_fingerprint,
@@ -573,8 +574,8 @@ class NeuralEstimatorMixin(ParamValidation):
         if accelerator is not None:          # "cpu", not a process's "cpu:N" (foreach below)
             device = "cpu" if accelerator.device.type == "cpu" else str(accelerator.device)
         if self.mixed_precision is True and not device.startswith("cuda"):
-            warnings.warn(f"mixed_precision=True needs CUDA; training in float32 on {device}.",
-                          UserWarning, stacklevel=3)
+            warn(f"mixed_precision=True needs CUDA; training in float32 on {device}.",
+                 UserWarning)
         bf16 = accelerator is None and (
             self.mixed_precision is True
             or (self.mixed_precision == "auto" and _bf16_supported(device)))
@@ -845,11 +846,11 @@ class NeuralEstimatorMixin(ParamValidation):
             )
         auxiliary = getattr(self._module, "auxiliary_loss", None)
         if auxiliary is not None and "sample_weight" not in inspect.signature(auxiliary).parameters:
-            warnings.warn(
+            warn(
                 f"{type(self).__name__}'s net adds an auxiliary loss that takes no sample "
                 "weights: sample_weight weights the main loss (and early stopping), while the "
                 "auxiliary terms stay unweighted.",
-                UserWarning, stacklevel=4,
+                UserWarning,
             )
 
     def _finetune(self, dataset: WindowDataset, epochs: int, *, calibrate: bool = False) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from numbers import Real
 
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 
+from skfin._warnings import warn
 from skfin._checks import check_finite
 from skfin.metrics._docs import fill_doc
 from skfin.metrics._validation import _as_2d, _point_pair, _row_weights, _values
@@ -310,12 +310,12 @@ def _strategy_returns(y_true, y_pred, cost_bps, returns, func) -> np.ndarray:
         )
     big = np.abs(yt) >= 1
     if big.any():
-        warnings.warn(
+        warn(
             f"{func}: y_true holds per-period returns of 100% or more (max |y_true| = "
             f"{np.abs(yt).max():.4g}, first at row {int(np.argmax(big))}). Trading metrics "
             "read returns as fractions (0.01 = 1%): if these are prices or percentages, "
             "pass returns, or divide percentages by 100.",
-            UserWarning, stacklevel=3,
+            UserWarning,
         )
     simple = np.expm1(yt) if returns == "log" else yt
     position = np.sign(yp)
@@ -370,8 +370,7 @@ def strategy_return(y_true, y_pred, *, cost_bps=0.0, periods_per_year=252,
 
 
 def _undefined(func: str, why: str) -> float:
-    warnings.warn(f"{func} is undefined: {why}; returning nan.", UndefinedMetricWarning,
-                  stacklevel=3)
+    warn(f"{func} is undefined: {why}; returning nan.", UndefinedMetricWarning)
     return float("nan")
 
 

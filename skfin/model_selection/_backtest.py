@@ -44,6 +44,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sktime.forecasting.base import ForecastingHorizon
 from sktime.split import ExpandingWindowSplitter
 
+from skfin._warnings import warn
 from skfin import metrics
 from skfin.model_selection import _parallel
 
@@ -823,8 +824,8 @@ def backtest(forecasters: dict, y, X=None, *, fh=5, folds=5, step=None, min_trai
                     raise error
                 message = f"{type(outcome.error).__name__}: {outcome.error}"
                 failures[task.name] = message
-                warnings.warn(f"backtest: model {task.name!r} failed in fold {fold} "
-                              f"({message}); left out.", UserWarning, stacklevel=2)
+                warn(f"backtest: model {task.name!r} failed in fold {fold} "
+                     f"({message}); left out.", UserWarning)
     finally:
         bar.close()
 

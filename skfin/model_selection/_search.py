@@ -14,7 +14,6 @@ pruning and the study are Optuna's; the loop over folds and trials is a few line
 from __future__ import annotations
 
 import time
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -26,6 +25,7 @@ from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from skfin._warnings import warn
 from skfin.engine.callbacks import OptunaPruning, extra_callbacks
 
 __all__ = ["OptunaSearchCV", "default_search_space"]
@@ -360,8 +360,8 @@ class OptunaSearchCV(MetaEstimatorMixin, BaseEstimator):
             if self.error_score == "raise":
                 study.tell(trial, state=TrialState.FAIL)
                 raise
-            warnings.warn(f"Trial {trial.number} failed with {params}: "
-                          f"{type(exc).__name__}: {exc}", UserWarning, stacklevel=3)
+            warn(f"Trial {trial.number} failed with {params}: "
+                 f"{type(exc).__name__}: {exc}", UserWarning)
             state = TrialState.FAIL
             row["scores"].append(float(self.error_score))
         study.tell(trial, value, state=state)

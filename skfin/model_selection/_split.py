@@ -18,7 +18,6 @@ Definitions follow López de Prado, *Advances in Financial Machine Learning* (20
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -27,6 +26,7 @@ from sklearn.utils import indexable
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _num_samples
 
+from skfin._warnings import warn
 from skfin._checks import ParamValidation
 
 __all__ = ["PurgedWalkForward", "PurgedKFold"]
@@ -34,10 +34,7 @@ __all__ = ["PurgedWalkForward", "PurgedKFold"]
 
 def _warn_groups(splitter, groups) -> None:
     if groups is not None:
-        warnings.warn(
-            f"The groups parameter is ignored by {type(splitter).__name__}.", UserWarning,
-            stacklevel=3,
-        )
+        warn(f"The groups parameter is ignored by {type(splitter).__name__}.", UserWarning)
 
 
 class PurgedWalkForward(ParamValidation, BaseCrossValidator):

@@ -39,13 +39,13 @@ for long-term series forecasting", NeurIPS.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from skfin._warnings import warn
 from skfin.nets.convolutional import _check_positive
 from skfin.nets._params import DROPOUT, POSITIVE, contract_doc, options, real
 from skfin.nets.heads import make_head
@@ -400,10 +400,10 @@ class PatchTST(nn.Module):
                 "use revin=False."
             )
         if window < patch_len:
-            warnings.warn(
+            warn(
                 f"window={window} is shorter than patch_len={patch_len}: PatchTST uses one "
                 f"patch of {window} steps. Lower patch_len (and stride) or lengthen window.",
-                UserWarning, stacklevel=2,
+                UserWarning,
             )
             patch_len = window
         self.patch_len, self.stride, self.padding_patch = patch_len, stride, padding_patch

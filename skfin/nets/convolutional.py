@@ -34,13 +34,13 @@ Salimans and Kingma (2016), "Weight normalization", NeurIPS.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from skfin._warnings import warn
 from skfin._deprecation import renamed
 from skfin.nets._params import DROPOUT, POSITIVE, contract_doc
 from skfin.nets.heads import make_head
@@ -94,11 +94,11 @@ def receptive_field(kernel_size: int, num_levels: int, convs_per_level: int = 1,
 
 def _warn_if_window_exceeds(net: str, window: int, field: int, how: str) -> None:
     if window > field:
-        warnings.warn(
+        warn(
             f"window={window} is longer than the {net}'s receptive field of {field} steps: "
             f"the oldest {window - field} steps of each window cannot change the forecast. "
             f"Raise {how}, or shorten window to {field}.",
-            UserWarning, stacklevel=3,
+            UserWarning,
         )
 
 

@@ -4,7 +4,6 @@ panels of several series, the split's exact sizes, boundaries and warnings, the 
 random state. Every expectation is counted by hand from the definitions in the docstrings.
 """
 
-import os
 import warnings
 
 import numpy as np
@@ -230,10 +229,6 @@ def test_a_given_generator_decides_the_shuffle():
 
 
 # -- third pass (issue 17): where the split's warnings point, weights on another device ---
-# mutmut calls every function through a trampoline (more stack frames), so where a warning
-# points can only be checked outside it; tests/mutation_equivalents.md lists the
-# ``stacklevel`` mutants this check kills in a plain run.
-UNDER_MUTMUT = "MUTANT_UNDER_TEST" in os.environ
 
 
 def test_split_warnings_point_at_the_callers_line():
@@ -244,9 +239,7 @@ def test_split_warnings_point_at_the_callers_line():
     with pytest.warns(UserWarning, match=r"^valid_fraction=0\.2") as little:
         TimeOrderedSplit(0.2, gap=60).positions(100)
     assert len(too_few) == len(little) == 1
-    if not UNDER_MUTMUT:
-        assert too_few[0].filename == __file__
-        assert little[0].filename == __file__
+    assert too_few[0].filename == little[0].filename == __file__
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

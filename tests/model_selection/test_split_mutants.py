@@ -1,7 +1,6 @@
 """Purged splitters: exact messages and the boundaries around them (issue 17, mutation
 testing): the fewest rows each setting allows and one row fewer. Real S&P 500 returns,
-truncated. (Where a warning points, its ``stacklevel``, cannot be tested under mutmut: its
-trampolines add a frame.)
+truncated.
 """
 
 import re
