@@ -18,10 +18,11 @@ import warnings
 
 __all__ = ["warn"]
 
-#: Packages whose frames are skipped: skfin itself, and the libraries that call a skfin
-#: estimator on the user's behalf (a search, a backtest, a pipeline, a training loop).
+#: Packages whose frames are skipped: skfin itself, the libraries that call a skfin
+#: estimator on the user's behalf (a search, a backtest, a pipeline, a training loop), and
+#: mutmut, whose trampolines wrap every skfin function under ``tasks.py mutate``.
 LIBRARIES = ("skfin", "sklearn", "sktime", "skorch", "torch", "joblib", "pandas", "numpy",
-             "scipy", "optuna")
+             "scipy", "optuna", "mutmut")
 
 
 def _library_paths() -> tuple[str, ...]:
