@@ -328,3 +328,35 @@ def test_aci_counts_a_score_equal_to_its_radius_as_covered():
                                state=state)[0] for k in range(40, 300)]
     assert sum(scores[k] == issued[k - 40] for k in range(40, 299)) > 10   # ties occur
     assert issued[-1] == _aci_from_scratch(scores, known, 299, 0.2, 0.05, window=40, start=40)
+
+
+class _AskedFor(NaiveForecaster):
+    """NaiveForecaster that reads X and records the steps and X of its last prediction."""
+
+    _tags = {"capability:exogenous": True}
+
+    def _predict(self, fh, X=None):
+        self.asked_ = (list(fh.to_relative(self.cutoff)),
+                       None if X is None else X.to_numpy().ravel())
+        return super()._predict(fh, X)
+
+
+def test_forecaster_interval_centres_on_the_steps_and_X_it_is_asked_for():
+    # fh=[2, 5]: fit walks the wrapped forecaster with steps 1..5, so an interval whose
+    # centre were predicted at the wrapped forecaster's own fh would have 5 rows; asked
+    # first (no predict before it), the centre is the forecast for steps 2 and 5 with X
+    y = pd.Series(RETURNS[-300:], name="r")
+    X = y.abs().rename("size").to_frame()
+    f = ConformalForecaster(_AskedFor("last"), method="split", scaling="none",
+                            calibration_size=50).fit(y.iloc[:-5], X=X.iloc[:-5], fh=[2, 5])
+    assert f.forecaster_.asked_[0] == [1, 2, 3, 4, 5]           # the walk's last forecast
+    band = f.predict_interval(X=X.iloc[-5:], coverage=0.8)
+    steps, x = f.forecaster_.asked_
+    assert steps == [2, 5]
+    np.testing.assert_array_equal(x, X["size"].iloc[-5:])        # the X given, whole
+    pd.testing.assert_index_equal(band.index, y.index[[-4, -1]])
+    v = y.to_numpy()[:-5]
+    for row, h in enumerate((2, 5)):                             # replayed from scratch
+        r = _nominal_radius(np.abs(v[h:] - v[:-h])[-50:], 0.2)
+        np.testing.assert_allclose(band.iloc[row].to_numpy(), [v[-1] - r, v[-1] + r],
+                                   rtol=1e-12)
