@@ -96,3 +96,17 @@ def test_with_no_user_frame_the_outermost_frame_is_named(monkeypatch):
         warnings.simplefilter("always")
         warn("from library code only", UserWarning)
     assert [w.filename for w in caught] == [frame.f_code.co_filename]
+
+
+def test_every_warning_of_skfin_goes_through_warn():
+    # a bare warnings.warn with a fixed stacklevel points into skfin on some call path
+    import pathlib
+
+    import skfin
+
+    root = pathlib.Path(skfin.__file__).parent
+    bare = [f"{path.relative_to(root)}:{n}" for path in sorted(root.rglob("*.py"))
+            if path.name != "_warnings.py"
+            for n, line in enumerate(path.read_text().splitlines(), 1)
+            if "warnings.warn(" in line and not line.lstrip().startswith((">>>", "..."))]
+    assert bare == [], f"use skfin._warnings.warn instead of warnings.warn in {bare}"
