@@ -56,7 +56,8 @@ from torch import Tensor, nn
 
 from skfin.nets.heads import head_class
 
-__all__ = ["Covariates", "handles_missing", "reads_covariates", "reads_time", "shift_and_gain"]
+__all__ = ["Covariates", "check_covariates", "handles_missing", "reads_covariates", "reads_time",
+           "shift_and_gain"]
 
 #: Hidden width of the covariate MLP.
 WIDTH = 32
@@ -201,3 +202,44 @@ def shift_and_gain(output: str, params: Tensor, effect: Tensor) -> Tensor:
     shift, log_gain = effect.unbind(-1)                               # [B, H, T] each
     gain = torch.exp(3.0 * torch.tanh(log_gain / 3.0))
     return head_class(output).denormalise(params, shift, gain)
+
+
+def check_covariates(net: nn.Module, **inputs: Tensor | None) -> None:
+    """Refuse ``x_future`` / ``x_static`` unless given exactly when ``net`` was built for them.
+
+    For a net that reads its covariates itself (``native_covariates``): ``net.n_future``
+    and ``net.n_static`` are the sizes it was built with, ``net.horizon`` its steps ahead.
+    Each keyword is one of ``x_future=`` and ``x_static=``; the error names the input, the
+    shape expected and the fix.
+
+    Examples
+    --------
+    A TFT built for two known-future columns, given one (the day of the week of the next
+    five S&P 500 sessions):
+
+    >>> import torch
+    >>> from skfin.calendars import calendar_features
+    >>> from skfin.datasets import load_sp500
+    >>> from skfin.nets import TFT
+    >>> days = calendar_features(load_sp500().index[-5:], ["day_of_week"])
+    >>> x_future = torch.tensor(days.to_numpy(), dtype=torch.float32)[None]  # [1, 5, 1]
+    >>> net = TFT(n_features=1, window=20, horizon=5, n_targets=1, n_future=2)
+    >>> check_covariates(net, x_future=x_future)
+    Traceback (most recent call last):
+    ...
+    ValueError: x_future has 1 variables on its last axis; this TFT expects [batch, 5, 2].
+    """
+    name_of = type(net).__name__
+    for name, given in inputs.items():
+        size = getattr(net, "n_" + name.removeprefix("x_"))
+        shape = (f"[batch, {net.horizon}, {size}]" if name == "x_future"
+                 else f"[batch, {size}]")
+        if size and given is None:
+            raise ValueError(f"This {name_of} was built with n_{name[2:]}={size}: pass {name} "
+                             f"of shape {shape}.")
+        if not size and given is not None:
+            raise ValueError(f"This {name_of} was built with n_{name[2:]}=0 and takes no "
+                             f"{name}; rebuild it with n_{name[2:]}={given.shape[-1]}.")
+        if given is not None and given.shape[-1] != size:
+            raise ValueError(f"{name} has {given.shape[-1]} variables on its last axis; "
+                             f"this {name_of} expects {shape}.")

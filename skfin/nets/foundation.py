@@ -50,7 +50,7 @@ from torch.nn import functional as F
 from skfin.nets._params import DROPOUT, POSITIVE, contract_doc, integer, options
 from skfin.nets.attention import _check_heads
 from skfin.nets.convolutional import _check_positive
-from skfin.nets.covariates import shift_and_gain
+from skfin.nets.covariates import check_covariates, shift_and_gain
 from skfin.nets.heads import head_class, make_head
 
 __all__ = ["LagLlama", "PatchDecoder", "FINANCE_LAGS", "lag_features", "rotary_embedding",
@@ -420,26 +420,14 @@ class LagLlama(nn.Module):
 
     def features(self, x: Tensor, x_static: Tensor | None = None) -> Tensor:  # x: [B, W, F]
         """Per-step encodings of the top block, ``[B, W, d_model]``."""
-        self._check_covariates(x_static=x_static)
+        check_covariates(self, x_static=x_static)
         loc, scale = window_scale(x, self.scaling)                    # [B, F] each
         z = (x - loc[:, None]) / scale[:, None]                       # [B, W, F]
         return self.decoder(self.embed(self.tokens(z, loc, scale, x_static)))  # [B, W, d]
 
-    def _check_covariates(self, **inputs: Tensor | None) -> None:
-        """Each of ``x_future`` / ``x_static`` given exactly when the net was built for it."""
-        for name, value in inputs.items():
-            size = getattr(self, "n_" + name.removeprefix("x_"))
-            if (value is None) == (size == 0) and (value is None or value.shape[-1] == size):
-                continue
-            shape = None if value is None else tuple(value.shape)
-            raise ValueError(
-                f"This LagLlama was built with n_{name.removeprefix('x_')}={size} covariate(s); "
-                f"got {name} of shape {shape}. Pass {name} with {size} column(s)"
-                + (" (or none)." if not size else "."))
-
     def forward(self, x: Tensor, x_future: Tensor | None = None,
                 x_static: Tensor | None = None) -> Tensor:             # x: [B, W, F]
-        self._check_covariates(x_future=x_future)
+        check_covariates(self, x_future=x_future)
         loc, scale = window_scale(x, self.scaling)
         last = self.features(x, x_static)[:, -1]                      # [B, d]
         params = self.head(last)                                      # [B, H, T, P]
@@ -472,7 +460,7 @@ class LagLlama(nn.Module):
                 f"windows whose channels are all targets or known ahead; this one has "
                 f"output={self.output!r}, {x.shape[-1]} channel(s), n_targets={T} and "
                 f"n_future={K}.")
-        self._check_covariates(x_future=x_future, x_static=x_static)
+        check_covariates(self, x_future=x_future, x_static=x_static)
         B = x.shape[0]
         window = x.repeat(n_paths, 1, 1)                              # [S*B, W, T + K]
         future = None if not K else x_future.repeat(n_paths, 1, 1)    # [S*B, H, K]

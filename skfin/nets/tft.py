@@ -81,6 +81,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from skfin.nets._params import DROPOUT, POSITIVE
+from skfin.nets.covariates import check_covariates
 from skfin.nets.heads import make_head
 from skfin.nets.recurrent import init_rnn_weights
 
@@ -409,22 +410,8 @@ class TFT(nn.Module):
         self.pre_output = _GateAddNorm(d, dropout=0.0)
         self.head = make_head(output, d, horizon, n_targets, quantiles, per_step=True)
 
-    def _check_inputs(self, x_future: Tensor | None, x_static: Tensor | None) -> None:
-        for name, given, size, shape in (
-                ("x_future", x_future, self.n_future, f"[batch, {self.horizon}, {self.n_future}]"),
-                ("x_static", x_static, self.n_static, f"[batch, {self.n_static}]")):
-            if size and given is None:
-                raise ValueError(f"This TFT was built with n_{name[2:]}={size}: pass {name} "
-                                 f"of shape {shape}.")
-            if not size and given is not None:
-                raise ValueError(f"This TFT was built with n_{name[2:]}=0 and takes no "
-                                 f"{name}; rebuild it with n_{name[2:]}={given.shape[-1]}.")
-            if given is not None and given.shape[-1] != size:
-                raise ValueError(f"{name} has {given.shape[-1]} variables on its last axis; "
-                                 f"this TFT expects {shape}.")
-
     def _run(self, x: Tensor, x_future: Tensor | None, x_static: Tensor | None):
-        self._check_inputs(x_future, x_static)
+        check_covariates(self, x_future=x_future, x_static=x_static)
         B, W = x.shape[0], x.shape[1]
         weights = {}
         # static covariate encoders

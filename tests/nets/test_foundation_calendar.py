@@ -127,10 +127,15 @@ def test_covariate_inputs_must_match_the_net(returns):
     with pytest.raises(ValueError, match="must not be targets"):
         LagLlama(6, 32, 5, 1, n_future=6)
     net = LagLlama(6, 32, 5, 1, n_future=5)
-    with pytest.raises(ValueError, match=r"n_future=5 covariate\(s\); got x_future of shape None"):
+    with pytest.raises(ValueError, match=r"^This LagLlama was built with n_future=5: pass "
+                                         r"x_future of shape \[batch, 5, 5\]\.$"):
         net(x)
-    with pytest.raises(ValueError, match=r"n_static=0 covariate\(s\); got x_static of shape"):
+    with pytest.raises(ValueError, match=r"^This LagLlama was built with n_static=0 and takes "
+                                         r"no x_static; rebuild it with n_static=2\.$"):
         net(x, x_future, torch.zeros(3, 2))
+    with pytest.raises(ValueError, match=r"^x_future has 4 variables on its last axis; this "
+                                         r"LagLlama expects \[batch, 5, 5\]\.$"):
+        net(x, x_future[..., :4])
     with pytest.raises(ValueError, match="all targets or known ahead"):
         LagLlama(6, 32, 5, 1, output="gaussian", n_future=4).sample_paths(
             x, 2, torch.Generator(), x_future=x_future[..., :4])
