@@ -360,3 +360,20 @@ def test_forecaster_interval_centres_on_the_steps_and_X_it_is_asked_for():
         r = _nominal_radius(np.abs(v[h:] - v[:-h])[-50:], 0.2)
         np.testing.assert_allclose(band.iloc[row].to_numpy(), [v[-1] - r, v[-1] + r],
                                    rtol=1e-12)
+
+
+def test_forecaster_defaults_and_exogenous_tag_follow_the_wrapped_forecaster():
+    # the documented defaults: 250 origins, ACI with Gibbs & Candes's step, EWMA scaling
+    f = ConformalForecaster(NaiveForecaster())
+    assert {k: v for k, v in f.get_params(deep=False).items() if k != "forecaster"} == {
+        "method": "aci", "calibration_size": 250, "gamma": 0.005, "scaling": "ewma",
+        "halflife": 10}
+    # X is passed on only to a forecaster that reads it
+    assert f.get_tag("capability:exogenous") is False
+    assert ConformalForecaster(_AskedFor()).get_tag("capability:exogenous") is True
+    # and 250 is what fit reserves: 250 + 5 - 1 rows after the training part
+    y = pd.Series(RETURNS[-400:], name="r")
+    f = ConformalForecaster(_AskedFor("last")).fit(y, fh=[1, 2, 3, 4, 5])
+    assert f.forecaster_.cutoff[0] == y.index[-1]
+    assert len(f._forecasts) == 250 + 5 - 1 + 1                 # one per origin
+    assert f._first == 400 - (250 + 5 - 1) - 1
