@@ -377,3 +377,33 @@ def test_forecaster_defaults_and_exogenous_tag_follow_the_wrapped_forecaster():
     assert f.forecaster_.cutoff[0] == y.index[-1]
     assert len(f._forecasts) == 250 + 5 - 1 + 1                 # one per origin
     assert f._first == 400 - (250 + 5 - 1) - 1
+
+
+def test_forecaster_scaled_aci_after_updates_equals_a_replay_with_the_public_functions():
+    # the default EWMA scaling with ACI, past the end of fit: the window of the last
+    # `calibration_size` scaled scores binds and the level has adapted. Replayed with
+    # causal_scale and conformal_radius (each checked against a hand replay above) on
+    # the errors of "last" forecasts: made at row t for row t + h, the error is
+    # |y[t + h] - y[t]|
+    from skfin.uncertainty import conformal_radius
+
+    y = pd.Series(RETURNS[-400:], name="r")
+    cal, gamma, alpha = 30, 0.05, 0.2
+    f = ConformalForecaster(NaiveForecaster("last"), calibration_size=cal, gamma=gamma)
+    f.fit(y.iloc[:-60], fh=[1, 2])
+    f.update(y.iloc[-60:], update_params=False)
+    band = f.predict_interval(coverage=1 - alpha)
+    v = y.to_numpy()
+    first = (400 - 60) - cal - 2 + 1 - 1                  # row of the first origin
+    start = (400 - 60 - 1) - first                        # the origin at the end of fit
+    last = 400 - 1 - first                                # the origin now
+    for h in (1, 2):
+        origins = np.arange(last + 1)
+        rows = first + origins + h
+        errors = np.where(rows < 400, np.abs(v[np.minimum(rows, 399)] - v[first + origins]),
+                          np.nan)
+        scale = causal_scale(errors, h, 10)
+        r = conformal_radius(errors / scale[:len(errors)], origins + h, last, [alpha],
+                             window=cal, gamma=gamma, start=start)[0] * scale[last]
+        np.testing.assert_allclose(band.iloc[h - 1].to_numpy(), [v[-1] - r, v[-1] + r],
+                                   rtol=1e-12)
