@@ -349,9 +349,8 @@ class ConformalForecaster(_Persistence, ParamValidation, BaseForecaster):
 
     def _fit(self, y, X=None, fh=None):
         self._validate_params()
+        # fh >= 1: sktime refuses in-sample steps before _fit ("capability:insample")
         horizon = int(np.max(fh.to_relative(self.cutoff)))
-        if np.min(fh.to_relative(self.cutoff)) < 1:
-            raise ValueError("ConformalForecaster forecasts out of sample only; use fh >= 1.")
         n_train = len(y) - self.calibration_size - horizon + 1
         if n_train < 2:
             raise ValueError(

@@ -377,6 +377,10 @@ def test_forecaster_defaults_and_exogenous_tag_follow_the_wrapped_forecaster():
     assert f.forecaster_.cutoff[0] == y.index[-1]
     assert len(f._forecasts) == 250 + 5 - 1 + 1                 # one per origin
     assert f._first == 400 - (250 + 5 - 1) - 1
+    # in-sample steps are refused (by sktime, from the "capability:insample" tag)
+    for fh in ([0, 1], [-3, 2]):
+        with pytest.raises(NotImplementedError, match="can not perform in-sample prediction"):
+            ConformalForecaster(_AskedFor("last"), calibration_size=20).fit(y, fh=fh)
 
 
 def test_forecaster_scaled_aci_after_updates_equals_a_replay_with_the_public_functions():
