@@ -335,6 +335,15 @@ class _AskedFor(NaiveForecaster):
 
     _tags = {"capability:exogenous": True}
 
+    def _fit(self, y, X=None, fh=None):
+        self.fitted_on_ = (list(y.index), None if X is None else X.to_numpy().ravel())
+        self.update_flags_ = []
+        return super()._fit(y, X, fh)
+
+    def _update(self, y, X=None, update_params=True):
+        self.update_flags_.append(update_params)
+        return super()._update(y, X, update_params=update_params)
+
     def _predict(self, fh, X=None):
         self.asked_ = (list(fh.to_relative(self.cutoff)),
                        None if X is None else X.to_numpy().ravel())
@@ -411,3 +420,26 @@ def test_forecaster_scaled_aci_after_updates_equals_a_replay_with_the_public_fun
                              window=cal, gamma=gamma, start=start)[0] * scale[last]
         np.testing.assert_allclose(band.iloc[h - 1].to_numpy(), [v[-1] - r, v[-1] + r],
                                    rtol=1e-12)
+
+
+def test_forecaster_trains_on_the_head_of_y_and_X_with_the_fewest_rows_it_allows():
+    # calibration_size + max(fh) - 1 rows for the walk, and at least 2 to train on
+    y = pd.Series(RETURNS[-100:], name="r")
+    X = y.abs().rename("size").to_frame()
+    cal, h = 20, 3
+    fewest = cal + h - 1 + 2
+    f = ConformalForecaster(_AskedFor("last"), calibration_size=cal).fit(
+        y.iloc[:fewest], X=X.iloc[:fewest], fh=[1, 2, 3])
+    rows, x = f.forecaster_.fitted_on_
+    assert rows == list(y.index[:2])
+    np.testing.assert_array_equal(x, X["size"].iloc[:2])          # X's head, with y's
+    # the walk through the calibration rows never trains: update_params is False, exactly
+    assert f.forecaster_.update_flags_ == [False] * (cal + h - 1)
+    assert all(flag is False for flag in f.forecaster_.update_flags_)
+    with pytest.raises(ValueError) as info:
+        ConformalForecaster(_AskedFor("last"), calibration_size=cal).fit(
+            y.iloc[:fewest - 1], X=X.iloc[:fewest - 1], fh=[1, 2, 3])
+    assert str(info.value) == (
+        f"ConformalForecaster needs more than calibration_size + max(fh) - 1 = {cal} + {h} "
+        f"- 1 observations (plus what the wrapped forecaster needs to fit); got "
+        f"{fewest - 1}. Pass a longer series or a smaller calibration_size.")
