@@ -9,6 +9,7 @@ import sys
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -58,6 +59,26 @@ def test_through_scikit_learn_the_warning_names_the_users_call():
     assert filename == __file__
     with open(__file__) as source:
         assert "cross_val_score(" in source.readlines()[lineno - 1]
+
+
+def test_through_sktime_evaluate_the_warning_names_the_users_call():
+    # walk-forward with sktime: the forecaster's short-data warning names evaluate's line
+    from sktime.forecasting.model_evaluation import evaluate
+    from sktime.split import ExpandingWindowSplitter
+
+    from skfin.forecasting import LSTMForecaster
+
+    r = pd.Series(R[-80:])
+    f = LSTMForecaster(window=20, hidden_size=4, max_epochs=1, device="cpu", random_state=0)
+    cv = ExpandingWindowSplitter(initial_window=60, step_length=10, fh=[1])
+    with pytest.warns(UserWarning, match=r"^valid_fraction=0\.2") as rec:
+        evaluate(f, cv, r)
+    lines = {(w.filename, w.lineno) for w in rec if "valid_fraction" in str(w.message)}
+    assert len(lines) == 1
+    filename, lineno = lines.pop()
+    assert filename == __file__
+    with open(__file__) as source:
+        assert "evaluate(f, cv, r)" in source.readlines()[lineno - 1]
 
 
 def test_a_renamed_parameter_warns_at_the_construction():
