@@ -41,8 +41,8 @@ import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 from sktime.forecasting.base import BaseForecaster
 
-from skfin._warnings import warn
 from skfin._checks import Described, ParamValidation, check_finite
+from skfin._warnings import warn
 
 __all__ = ["GARCHVolatilityForecaster", "GARCHReturnsForecaster", "HARVolatilityForecaster",
            "BASELINES", "make_baseline"]

@@ -28,8 +28,8 @@ import torch
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.history import History
 
-# re-exported: WarmupCosine lived here before skfin.engine.schedules gathered the schedules
 from skfin._warnings import warn
+# re-exported: WarmupCosine lived here before skfin.engine.schedules gathered the schedules
 from skfin.engine.schedules import WarmupCosine
 
 __all__ = ["TrainingDivergedError", "DivergenceGuard", "EpochProgressBar", "WarmupCosine",

@@ -7,8 +7,8 @@ from numbers import Real
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 
-from skfin._warnings import warn
 from skfin._checks import check_finite
+from skfin._warnings import warn
 from skfin.metrics._docs import fill_doc
 from skfin.metrics._validation import _as_2d, _point_pair, _row_weights, _values
 

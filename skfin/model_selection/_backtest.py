@@ -44,8 +44,8 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sktime.forecasting.base import ForecastingHorizon
 from sktime.split import ExpandingWindowSplitter
 
-from skfin._warnings import warn
 from skfin import metrics
+from skfin._warnings import warn
 from skfin.model_selection import _parallel
 
 __all__ = ["backtest", "BacktestResult", "coverage_label"]

@@ -26,8 +26,8 @@ from sklearn.utils import indexable
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _num_samples
 
-from skfin._warnings import warn
 from skfin._checks import ParamValidation
+from skfin._warnings import warn
 
 __all__ = ["PurgedWalkForward", "PurgedKFold"]
 

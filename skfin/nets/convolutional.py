@@ -40,8 +40,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from skfin._warnings import warn
 from skfin._deprecation import renamed
+from skfin._warnings import warn
 from skfin.nets._params import DROPOUT, POSITIVE, contract_doc
 from skfin.nets.heads import make_head
 from skfin.nets.recurrent import init_rnn_weights

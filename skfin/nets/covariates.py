@@ -231,15 +231,15 @@ def check_covariates(net: nn.Module, **inputs: Tensor | None) -> None:
     """
     name_of = type(net).__name__
     for name, given in inputs.items():
-        size = getattr(net, "n_" + name.removeprefix("x_"))
-        shape = (f"[batch, {net.horizon}, {size}]" if name == "x_future"
-                 else f"[batch, {size}]")
+        short = name.removeprefix("x_")                               # "future" / "static"
+        size = getattr(net, f"n_{short}")
+        shape = f"[batch, {net.horizon}, {size}]" if short == "future" else f"[batch, {size}]"
         if size and given is None:
-            raise ValueError(f"This {name_of} was built with n_{name[2:]}={size}: pass {name} "
-                             f"of shape {shape}.")
+            raise ValueError(f"This {name_of} was built with n_{short}={size}: pass {name} of "
+                             f"shape {shape}.")
         if not size and given is not None:
-            raise ValueError(f"This {name_of} was built with n_{name[2:]}=0 and takes no "
-                             f"{name}; rebuild it with n_{name[2:]}={given.shape[-1]}.")
+            raise ValueError(f"This {name_of} was built with n_{short}=0 and takes no {name}; "
+                             f"rebuild it with n_{short}={given.shape[-1]}.")
         if given is not None and given.shape[-1] != size:
             raise ValueError(f"{name} has {given.shape[-1]} variables on its last axis; "
                              f"this {name_of} expects {shape}.")
